@@ -11,6 +11,7 @@ DEB_PACKAGES=(
   libspdlog-dev libfmt-dev             # logging
   mpich libmpich-dev                   # mpirun for servers and groups
   libgtest-dev                         # C++ unit tests
+  libxxhash-dev                        # stable RPC-name hashing
 )
 
 missing=()

@@ -1,0 +1,351 @@
+// Engine lifecycle: transport setup, pools and xstreams, the progress loop, finalize.
+#include "address.hpp"
+#include "engine_impl.hpp"
+
+#include <thread>
+
+namespace mochi::margo::detail {
+
+using kinako::margo::make_engine_config;
+
+namespace {
+const char* kShutdownRpc = "__kinako_remote_shutdown__";
+}
+
+// ---------------------------------------------------------------- receive buffers
+
+void RecvBuffer::complete(int err, size_t len) { engine->on_receive(this, err, len); }
+
+RecvBuffer* RecvBufferPool::take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!free_.empty()) {
+        RecvBuffer* b = free_.back().release();
+        free_.pop_back();
+        return b;
+    }
+    auto* b = new RecvBuffer();
+    b->data.reset(new char[capacity_]);
+    b->capacity = capacity_;
+    b->engine = engine_;
+    return b;
+}
+
+void RecvBufferPool::give_back(RecvBuffer* b) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!engine_ || free_.size() > 256) {
+        delete b;
+        return;
+    }
+    free_.emplace_back(b);
+}
+
+RecvLease RecvBufferPool::lease(RecvBuffer* b) {
+    auto self = shared_from_this();
+    return RecvLease(b, [self](RecvBuffer* p) { self->give_back(p); });
+}
+
+void RecvBufferPool::detach_engine() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    engine_ = nullptr;
+    free_.clear();
+}
+
+// ---------------------------------------------------------------- construction
+
+EngineImpl::EngineImpl(const std::string& address, Mode mode, const std::string& json_config)
+: mode_(mode) {
+    proto_ = kinako::margo::parse_protocol(address);
+    cfg_ = make_engine_config(json_config, false, 0);
+    std::string bind;
+    if (!proto_.host.empty() && proto_.provider != "shm") bind = kinako::margo::host_to_raw(proto_);
+    ep_ = std::make_unique<kinako::na::Endpoint>(proto_.provider, bind);
+    eager_payload_max_ = cfg_.eager_size - sizeof(kinako::margo::MsgHeader) - 256;
+    cfg_.json["mercury"]["address"] = address_string(ep_->name());
+    cfg_.json["mercury"]["listening"] = mode == Mode::Server;
+    cfg_.json["mercury"]["version"] = "kinako-libfabric";
+    buffers_ = std::make_shared<RecvBufferPool>(this, cfg_.eager_size);
+}
+
+void EngineImpl::start() {
+    for (auto& p : cfg_.pools) pools_.push_back(std::make_shared<Pool>(p.name, p.kind, p.access));
+    progress_pool_ = pools_[cfg_.progress_pool];
+    rpc_pool_ = pools_[cfg_.rpc_pool];
+    ensure_posted();
+    for (auto& x : cfg_.xstreams) {
+        std::vector<std::shared_ptr<Pool>> ps;
+        for (size_t i : x.pools) ps.push_back(pools_[i]);
+        xstreams_.push_back(std::make_unique<Xstream>(x.name, ps, cfg_.stack_size));
+    }
+    for (auto& xs : xstreams_) xs->start();
+    std::weak_ptr<EngineImpl> weak = shared_from_this();
+    // The loop must not keep the engine alive; finalize waits for it to end before the
+    // engine goes away, so a raw pointer is safe here.
+    progress_pool_->push([this] { progress_loop(); });
+    // Remote shutdown is an ordinary RPC, so it goes through the same paths as any other.
+    define(kShutdownRpc, [weak](const Request& req) {
+        auto self = weak.lock();
+        if (!self) return;
+        if (!self->remote_shutdown_) {
+            req.respond_error(Status::Permission);
+            return;
+        }
+        req.respond("");
+        std::thread([self] { self->finalize(); }).detach();
+    }, 0, "");
+}
+
+EngineImpl::~EngineImpl() {
+    if (state_.load() != kFinalized) finalize_now();
+    // Destroyed from one of our own handlers (it dropped the last reference): that xstream's
+    // thread is still running this code, so its object must outlive us. Rare; leak it.
+    Xstream* cur = Xstream::current();
+    for (auto& xs : xstreams_)
+        if (xs.get() == cur) (void)xs.release();
+}
+
+bool EngineImpl::owns_current_thread() const {
+    Xstream* cur = Xstream::current();
+    if (!cur) return false;
+    for (auto& xs : xstreams_)
+        if (xs.get() == cur) return true;
+    return false;
+}
+
+std::string EngineImpl::address_string(const std::string& raw) const {
+    return kinako::margo::raw_to_string(proto_.prefix, proto_.provider, raw);
+}
+
+Address EngineImpl::lookup(const std::string& s) {
+    kinako::margo::Protocol p;
+    try {
+        p = kinako::margo::parse_protocol(s);
+        if (p.host.empty()) throw std::invalid_argument("no host part");
+        if (p.provider != proto_.provider)
+            throw std::invalid_argument("protocol of \"" + s + "\" does not match this engine's (" + proto_.prefix + ")");
+        return make_address(kinako::margo::host_to_raw(p));
+    } catch (const std::invalid_argument& e) {
+        throw Exception("margo_addr_lookup", Status::InvalidArg, e.what());
+    }
+}
+
+std::string EngineImpl::config() const { return cfg_.json.dump(); }
+
+// ---------------------------------------------------------------- progress
+
+void EngineImpl::ensure_posted() {
+    while (posted_.load() < static_cast<int>(cfg_.recv_buffers)) {
+        RecvBuffer* b = buffers_->take();
+        int ret = ep_->post_recv(b->data.get(), b->capacity, nullptr, b);
+        if (ret != 0) {
+            buffers_->give_back(b);
+            break;  // retried on the next progress step
+        }
+        posted_set_.insert(b);
+        posted_++;
+    }
+}
+
+bool EngineImpl::try_progress(int wait_ms) {
+    if (!progress_mutex_.try_lock()) return false;
+    if (!ep_) { progress_mutex_.unlock(); return true; }
+    int n = ep_->poll(64);
+    ensure_posted();
+    if (n == 0 && wait_ms > 0) ep_->wait(wait_ms);
+    progress_mutex_.unlock();
+    return true;
+}
+
+void EngineImpl::progress_or_yield() {
+    if (Xstream::current()) {
+        boost::this_fiber::yield();
+    } else if (!try_progress(0)) {
+        std::this_thread::yield();
+    }
+}
+
+void EngineImpl::progress_loop() {
+    Xstream* xs = Xstream::current();
+    xs->set_idle_waker([this] { ep_->wake(); });
+    auto last_activity = Clock::now();
+    const auto spindown = std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
+    const int block_ms = std::max(1, static_cast<int>(cfg_.timeout_ub_ms));
+    auto last_expiry = Clock::now();
+    while (!stopping_.load(std::memory_order_acquire)) {
+        int n = 0;
+        bool progressed = false;
+        if (progress_mutex_.try_lock()) {
+            n = ep_->poll(64);
+            ensure_posted();
+            progress_mutex_.unlock();
+            progressed = true;
+        }
+        auto now = Clock::now();
+        if (n > 0) last_activity = now;
+        if (now - last_expiry > std::chrono::seconds(1)) {
+            expire_large_responses();
+            last_expiry = now;
+        }
+        if (xs->has_other_work()) {
+            boost::this_fiber::yield();
+            continue;
+        }
+        if (n > 0 || now - last_activity < spindown) continue;
+        if (!progressed) {
+            // A caller thread is progressing for us; stay out of its way but remain wakeable.
+            boost::this_fiber::sleep_for(std::chrono::microseconds(200));
+            continue;
+        }
+        // Idle: block on the transport until a message, a wake-up, or the upper bound.
+        ep_->wait(block_ms);
+    }
+    xs->set_idle_waker(nullptr);
+    progress_stopped_.set();
+}
+
+void EngineImpl::sleep_ms(double ms) {
+    auto d = std::chrono::microseconds(static_cast<int64_t>(ms * 1000));
+    if (Xstream::current())
+        boost::this_fiber::sleep_for(d);
+    else
+        std::this_thread::sleep_for(d);
+}
+
+// ---------------------------------------------------------------- finalize
+
+void EngineImpl::push_prefinalize(std::function<void()> cb) {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    prefinalize_cbs_.push_back(std::move(cb));
+}
+
+void EngineImpl::push_finalize(std::function<void()> cb) {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    finalize_cbs_.push_back(std::move(cb));
+}
+
+void EngineImpl::finalize() {
+    if (owns_current_thread()) {
+        // Called from one of our own handlers: the xstreams cannot join themselves.
+        auto self = shared_from_this();
+        std::thread([self] { self->finalize(); }).detach();
+        return;
+    }
+    finalize_now();
+}
+
+void EngineImpl::finalize_now() {
+    int expected = kRunning;
+    if (!state_.compare_exchange_strong(expected, kFinalizing)) {
+        wait_for_finalize();
+        return;
+    }
+    std::vector<std::function<void()>> pre, post;
+    {
+        std::lock_guard<std::mutex> lock(state_mutex_);
+        pre.swap(prefinalize_cbs_);
+    }
+    for (auto it = pre.rbegin(); it != pre.rend(); ++it) {
+        try { (*it)(); } catch (...) {}
+    }
+    stopping_.store(true);
+    ep_->wake();
+    cancel_all_pending();
+    if (!xstreams_.empty()) progress_stopped_.wait_until(Clock::now() + std::chrono::seconds(10));
+    for (auto& xs : xstreams_) xs->stop();
+    {
+        std::lock_guard<std::mutex> lock(state_mutex_);
+        post.swap(finalize_cbs_);
+    }
+    for (auto it = post.rbegin(); it != post.rend(); ++it) {
+        try { (*it)(); } catch (...) {}
+    }
+    {
+        std::lock_guard<std::mutex> plock(progress_mutex_);
+        std::lock_guard<std::mutex> lock(large_mutex_);
+        large_responses_.clear();
+        buffers_->detach_engine();
+        {
+            std::lock_guard<std::mutex> reg(registry_mutex_);
+            registry_.clear();  // handlers may hold references back to their owners
+        }
+        ep_.reset();  // closes the endpoint; its posted receives will never complete
+        for (RecvBuffer* b : posted_set_) delete b;
+        posted_set_.clear();
+    }
+    {
+        std::lock_guard<std::mutex> lock(state_mutex_);
+        state_.store(kFinalized);
+    }
+    state_cv_.notify_all();
+}
+
+void EngineImpl::wait_for_finalize() {
+    std::unique_lock<std::mutex> lock(state_mutex_);
+    state_cv_.wait(lock, [&] { return state_.load() == kFinalized; });
+}
+
+void EngineImpl::cancel_all_pending() {
+    std::unordered_map<uint64_t, std::shared_ptr<PendingCall>> pending;
+    {
+        std::lock_guard<std::mutex> lock(pending_mutex_);
+        pending.swap(pending_);
+    }
+    for (auto& [seq, call] : pending) {
+        call->status = Status::Canceled;
+        call->done.set();
+    }
+}
+
+// ---------------------------------------------------------------- logging
+
+namespace {
+std::mutex g_log_mutex;
+LogSink g_log_sink;
+std::atomic<LogLevel> g_log_level{LogLevel::Warning};
+const char* level_name(LogLevel l) {
+    static const char* names[] = {"external", "trace", "debug", "info", "warning", "error", "critical"};
+    return names[static_cast<int>(l)];
+}
+}  // namespace
+
+void EngineImpl::set_log_sink(LogSink sink) {
+    std::lock_guard<std::mutex> lock(log_mutex_);
+    log_sink_ = std::move(sink);
+}
+
+void EngineImpl::log(LogLevel level, const std::string& msg) {
+    LogSink sink;
+    {
+        std::lock_guard<std::mutex> lock(log_mutex_);
+        sink = log_sink_;
+    }
+    if (!sink) {
+        log_global(level, msg);
+        return;
+    }
+    if (level < log_level_.load()) return;
+    sink(level, msg);
+}
+
+}  // namespace mochi::margo::detail
+
+namespace mochi::margo {
+
+void set_global_log_sink(LogSink sink) {
+    std::lock_guard<std::mutex> lock(detail::g_log_mutex);
+    detail::g_log_sink = std::move(sink);
+}
+void set_global_log_level(LogLevel level) { detail::g_log_level = level; }
+void log_global(LogLevel level, const std::string& msg) {
+    if (level < detail::g_log_level.load()) return;
+    LogSink sink;
+    {
+        std::lock_guard<std::mutex> lock(detail::g_log_mutex);
+        sink = detail::g_log_sink;
+    }
+    if (sink)
+        sink(level, msg);
+    else
+        fprintf(stderr, "[kinako] [%s] %s\n", detail::level_name(level), msg.c_str());
+}
+
+}  // namespace mochi::margo

@@ -1,0 +1,248 @@
+// Internal state of an engine. See engine.hpp for the public API and DESIGN.md section 4.
+#pragma once
+
+#include <mochi/margo/engine.hpp>
+
+#include "../na/fabric.hpp"
+#include "address.hpp"
+#include "config.hpp"
+#include "eventual.hpp"
+#include "protocol.hpp"
+#include "scheduler.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace mochi::margo::detail {
+
+using kinako::margo::Eventual;
+using kinako::margo::Pool;
+using kinako::margo::Xstream;
+using Clock = std::chrono::steady_clock;
+using kinako::margo::MsgHeader;
+
+// Receive buffers: kept posted by the progress loop; a received message leases its buffer
+// until the request/response that views it is released (zero-copy inputs and outputs).
+class RecvBufferPool;
+struct RecvBuffer : kinako::na::Operation {
+    std::unique_ptr<char[]> data;
+    size_t capacity = 0;
+    EngineImpl* engine = nullptr;
+    void complete(int err, size_t len) override;
+};
+using RecvLease = std::shared_ptr<RecvBuffer>;  // deleter returns the buffer to its pool
+
+class RecvBufferPool : public std::enable_shared_from_this<RecvBufferPool> {
+  public:
+    RecvBufferPool(EngineImpl* e, size_t capacity) : engine_(e), capacity_(capacity) {}
+    RecvBuffer* take();
+    void give_back(RecvBuffer* b);
+    RecvLease lease(RecvBuffer* b);
+    void detach_engine();  // at finalize: buffers still leased are freed when released
+
+  private:
+    std::mutex mutex_;
+    EngineImpl* engine_;
+    size_t capacity_;
+    std::vector<std::unique_ptr<RecvBuffer>> free_;
+};
+
+struct PendingCall {
+    std::weak_ptr<EngineImpl> engine;
+    std::string target_raw;
+    fi_addr_t dest = FI_ADDR_UNSPEC;
+    uint64_t seq = 0;
+    uint64_t rpc_id = 0;
+    Clock::time_point deadline = Clock::time_point::max();
+    bool no_response = false;
+    Eventual done;
+    std::atomic<bool> waited{false};
+    Status status = Status::Success;
+    // Response payload: a view into a leased receive buffer, or into `owned`.
+    RecvLease lease;
+    std::string_view output;
+    std::string owned;
+    // Large response still to be pulled by the waiter.
+    bool large_response = false;
+    uint64_t large_addr = 0, large_key = 0, large_size = 0, large_token = 0;
+    // Large request input exposed to the server until the response arrives.
+    kinako::na::MemoryRegion input_mr;
+    std::string input_copy;
+    bool finished = false;  // the waiter has finished post-processing (large pull)
+};
+
+struct IncomingRequest {
+    std::weak_ptr<EngineImpl> engine;
+    Address source;
+    fi_addr_t src_fi = FI_ADDR_UNSPEC;
+    uint64_t seq = 0;
+    uint64_t rpc_id = 0;
+    uint16_t provider_id = 0;
+    bool no_response = false;
+    std::atomic<bool> responded{false};
+    RecvLease lease;
+    std::string_view input;
+    std::string owned_input;
+    bool large_input = false;
+    uint64_t large_addr = 0, large_key = 0, large_size = 0;
+    std::shared_ptr<PendingCall> self_call;  // set when the caller is this same engine
+};
+
+struct BulkImpl {
+    void* base = nullptr;
+    size_t size = 0;
+    int access = 3;
+    uint64_t remote_addr = 0, key = 0;
+    std::string owner_raw;
+    std::weak_ptr<EngineImpl> engine;
+    kinako::na::MemoryRegion mr;  // local bulks only
+    bool local = false;
+    uint64_t local_address(size_t off) const { return remote_addr + off; }
+};
+
+struct RpcEntry {
+    std::string name;
+    Handler handler;  // empty: declared for calls only
+    std::shared_ptr<Pool> pool;
+    bool disable_response = false;
+};
+
+class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
+  public:
+    EngineImpl(const std::string& address, Mode mode, const std::string& json_config);
+    ~EngineImpl();
+    void start();  // after construction, once shared_from_this works
+
+    Address make_address(std::string raw) { return Address(shared_from_this(), std::move(raw)); }
+    Address self() { return make_address(ep_->name()); }
+    Address lookup(const std::string& s);
+    std::string address_string(const std::string& raw) const;
+    bool listening() const { return mode_ == Mode::Server; }
+    std::string config() const;
+    const kinako::margo::EngineConfig& engine_config() const { return cfg_; }
+
+    uint64_t define(const std::string& name, Handler handler, uint16_t provider_id, const std::string& pool);
+    void deregister(uint64_t rpc_id, uint16_t provider_id);
+    std::shared_ptr<RpcEntry> find_entry(uint64_t rpc_id, uint16_t provider_id) const;
+    void disable_response(uint64_t rpc_id, uint16_t provider_id, bool disable);
+
+    std::shared_ptr<PendingCall> start_forward(const Address& target, uint64_t rpc_id, std::string_view input,
+                                               uint16_t provider_id, double timeout_ms, bool copy_input);
+    // Waits for a call (running the progress loop in the caller when it can) and finishes it.
+    void wait_call(const std::shared_ptr<PendingCall>& call);
+
+    void respond(IncomingRequest& req, std::string_view output, Status status);
+
+    Bulk expose(void* data, size_t size, BulkAccess access);
+    Bulk deserialize_bulk(std::string_view data);
+    std::shared_ptr<AsyncTransfer::State> start_transfer(BulkOp op, const Address& origin, const BulkImpl& remote,
+                                                         size_t roff, const BulkImpl& local, size_t loff, size_t size);
+    void wait_transfer(AsyncTransfer::State& st);
+
+    void enable_remote_shutdown() { remote_shutdown_ = true; }
+    void push_prefinalize(std::function<void()> cb);
+    void push_finalize(std::function<void()> cb);
+    void finalize();
+    void wait_for_finalize();
+    bool finalized() const { return state_.load() == kFinalized; }
+    bool running() const { return state_.load() == kRunning; }
+    void sleep_ms(double ms);
+
+    void set_log_sink(LogSink sink);
+    void set_log_level(LogLevel level) { log_level_ = level; }
+    void log(LogLevel level, const std::string& msg);
+
+    // Called by receive completions (progress context).
+    void on_receive(RecvBuffer* buf, int err, size_t len);
+    kinako::na::Endpoint& endpoint() { return *ep_; }
+    const std::string& provider() const { return proto_.provider; }
+    bool owns_current_thread() const;
+
+  private:
+    enum State { kRunning = 0, kFinalizing = 1, kFinalized = 2 };
+    void progress_loop();
+    void ensure_posted();
+    // Runs one progress step from any thread that needs progress; false if someone else holds it.
+    bool try_progress(int wait_ms);
+    void progress_or_yield();
+    void send_message(fi_addr_t dest, std::string msg, const std::shared_ptr<PendingCall>& call);
+    void dispatch_request(const MsgHeader& h, RecvBuffer* buf, size_t len);
+    void dispatch_response(const MsgHeader& h, RecvBuffer* buf, size_t len);
+    void complete_call(const std::shared_ptr<PendingCall>& call, Status status);
+    void finish_large_response(PendingCall& call);
+    void fetch_large_input(IncomingRequest& req);
+    void run_handler(std::shared_ptr<IncomingRequest> req, std::shared_ptr<RpcEntry> entry);
+    void cancel_all_pending();
+    void finalize_now();
+    void expire_large_responses();
+    // Pulls `size` bytes from a peer's registered memory into local registered memory.
+    void rma(bool read, fi_addr_t peer, void* local, void* desc, size_t size, uint64_t raddr, uint64_t rkey);
+
+    Mode mode_;
+    kinako::margo::Protocol proto_;
+    kinako::margo::EngineConfig cfg_;
+    std::unique_ptr<kinako::na::Endpoint> ep_;
+    size_t eager_payload_max_ = 0;
+
+    std::vector<std::shared_ptr<Pool>> pools_;
+    std::vector<std::unique_ptr<Xstream>> xstreams_;
+    std::shared_ptr<Pool> progress_pool_, rpc_pool_;
+
+    mutable std::mutex registry_mutex_;
+    std::map<std::pair<uint64_t, uint16_t>, std::shared_ptr<RpcEntry>> registry_;
+
+    std::mutex pending_mutex_;
+    std::unordered_map<uint64_t, std::shared_ptr<PendingCall>> pending_;
+    std::atomic<uint64_t> next_seq_{1};
+
+    struct LargeResponse {
+        std::string data;
+        kinako::na::MemoryRegion mr;
+        Clock::time_point expires;
+    };
+    std::mutex large_mutex_;
+    std::unordered_map<uint64_t, LargeResponse> large_responses_;
+    std::atomic<uint64_t> next_token_{1};
+
+    std::shared_ptr<RecvBufferPool> buffers_;
+    std::atomic<int> posted_{0};
+    std::unordered_set<RecvBuffer*> posted_set_;  // guarded by progress_mutex_
+
+    std::mutex progress_mutex_;  // whoever holds it polls the completion queue
+    std::atomic<int> external_waiters_{0};
+    std::atomic<bool> stopping_{false};
+    Eventual progress_stopped_;
+
+    std::atomic<int> state_{kRunning};
+    std::mutex state_mutex_;
+    std::condition_variable state_cv_;
+    std::vector<std::function<void()>> prefinalize_cbs_, finalize_cbs_;
+    std::atomic<bool> remote_shutdown_{false};
+
+    std::mutex log_mutex_;
+    LogSink log_sink_;
+    std::atomic<LogLevel> log_level_{LogLevel::Warning};
+    bool has_log_level_ = false;
+
+    friend class RecvBufferPool;
+    friend struct RecvBuffer;
+};
+
+}  // namespace mochi::margo::detail
+
+namespace mochi::margo {
+struct AsyncTransfer::State {
+    kinako::margo::Eventual done;
+    std::atomic<int> remaining{0};
+    std::atomic<int> error{0};
+    std::weak_ptr<detail::EngineImpl> engine;
+    std::atomic<bool> waited{false};
+};
+}  // namespace mochi::margo

@@ -1,0 +1,503 @@
+// RPCs: registration, forward (eager or large payloads), dispatch of incoming messages,
+// responses, and waiting for calls with timeouts and peer liveness checks.
+#include "address.hpp"
+#include "engine_impl.hpp"
+
+#include <rdma/fi_errno.h>
+#include <xxhash.h>
+
+#include <cstring>
+#include <thread>
+
+namespace mochi::margo {
+uint64_t rpc_id_of(std::string_view name) { return XXH64(name.data(), name.size(), 0x6b696e616b6fULL); }
+}  // namespace mochi::margo
+
+namespace mochi::margo::detail {
+
+using kinako::margo::kLarge;
+using kinako::margo::kMagic;
+using kinako::margo::kNoResponse;
+using kinako::margo::MsgHeader;
+using kinako::margo::MsgType;
+
+namespace {
+
+// A send in flight: owns the message bytes until the transport is done with them.
+struct SendOp : kinako::na::Operation {
+    std::string msg;
+    std::weak_ptr<PendingCall> call;
+    std::weak_ptr<EngineImpl> engine;
+    void complete(int err, size_t) override {
+        if (err) {
+            if (auto c = call.lock()) {
+                if (auto e = engine.lock()) {
+                    // Fail the call: the request never left.
+                    c->status = Status::NaError;
+                    c->done.set();
+                }
+            }
+        }
+        delete this;
+    }
+};
+
+// An RMA operation; the waiter owns the counter.
+struct RmaOp : kinako::na::Operation {
+    std::shared_ptr<AsyncTransfer::State> state;
+    void complete(int err, size_t) override {
+        if (err) state->error.store(err);
+        if (--state->remaining == 0) state->done.set();
+        delete this;
+    }
+};
+
+std::string make_header(MsgType type, uint8_t flags, uint16_t provider_id, int32_t status, uint64_t rpc_id,
+                        uint64_t seq, uint64_t payload_size, size_t extra) {
+    MsgHeader h{};
+    h.magic = kMagic;
+    h.type = static_cast<uint8_t>(type);
+    h.flags = flags;
+    h.provider_id = provider_id;
+    h.status = status;
+    h.rpc_id = rpc_id;
+    h.seq = seq;
+    h.payload_size = payload_size;
+    std::string msg;
+    msg.reserve(sizeof(h) + extra);
+    msg.append(reinterpret_cast<const char*>(&h), sizeof(h));
+    return msg;
+}
+
+MsgHeader* header_of(std::string& msg) { return reinterpret_cast<MsgHeader*>(msg.data()); }
+
+}  // namespace
+
+// ---------------------------------------------------------------- registry
+
+uint64_t EngineImpl::define(const std::string& name, Handler handler, uint16_t provider_id, const std::string& pool) {
+    uint64_t id = rpc_id_of(name);
+    auto entry = std::make_shared<RpcEntry>();
+    entry->name = name;
+    entry->handler = std::move(handler);
+    entry->pool = rpc_pool_;
+    if (!pool.empty()) {
+        entry->pool = nullptr;
+        for (auto& p : pools_)
+            if (p->name() == pool) entry->pool = p;
+        if (!entry->pool) throw Exception("margo_register", Status::InvalidArg, "no pool named \"" + pool + "\"");
+    }
+    std::lock_guard<std::mutex> lock(registry_mutex_);
+    auto& slot = registry_[{id, provider_id}];
+    if (slot) entry->disable_response = slot->disable_response;
+    slot = entry;
+    return id;
+}
+
+void EngineImpl::deregister(uint64_t rpc_id, uint16_t provider_id) {
+    std::lock_guard<std::mutex> lock(registry_mutex_);
+    registry_.erase({rpc_id, provider_id});
+}
+
+std::shared_ptr<RpcEntry> EngineImpl::find_entry(uint64_t rpc_id, uint16_t provider_id) const {
+    std::lock_guard<std::mutex> lock(registry_mutex_);
+    auto it = registry_.find({rpc_id, provider_id});
+    return it == registry_.end() ? nullptr : it->second;
+}
+
+void EngineImpl::disable_response(uint64_t rpc_id, uint16_t provider_id, bool disable) {
+    std::lock_guard<std::mutex> lock(registry_mutex_);
+    auto& slot = registry_[{rpc_id, provider_id}];
+    if (!slot) {
+        slot = std::make_shared<RpcEntry>();
+        slot->pool = rpc_pool_;
+    }
+    slot->disable_response = disable;
+}
+
+// ---------------------------------------------------------------- sending
+
+void EngineImpl::send_message(fi_addr_t dest, std::string msg, const std::shared_ptr<PendingCall>& call) {
+    if (msg.size() <= ep_->inject_size()) {
+        int ret;
+        while ((ret = ep_->inject(dest, msg.data(), msg.size())) == -FI_EAGAIN) progress_or_yield();
+        if (ret) throw Exception("margo_forward", Status::NaError, fi_strerror(-ret));
+        return;
+    }
+    auto* op = new SendOp();
+    op->msg = std::move(msg);
+    op->call = call;
+    op->engine = weak_from_this();
+    int ret;
+    while ((ret = ep_->post_send(dest, op->msg.data(), op->msg.size(), nullptr, op)) == -FI_EAGAIN)
+        progress_or_yield();
+    if (ret) {
+        delete op;
+        throw Exception("margo_forward", Status::NaError, fi_strerror(-ret));
+    }
+}
+
+std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, uint64_t rpc_id, std::string_view input,
+                                                       uint16_t provider_id, double timeout_ms, bool copy_input) {
+    if (!running()) throw Exception("margo_forward", Status::Canceled, "engine is finalized");
+    if (target.is_null()) throw Exception("margo_forward", Status::InvalidArg, "null address");
+    auto call = std::make_shared<PendingCall>();
+    call->engine = weak_from_this();
+    call->target_raw = target.raw();
+    call->rpc_id = rpc_id;
+    call->seq = next_seq_.fetch_add(1);
+    if (timeout_ms > 0)
+        call->deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(timeout_ms * 1000));
+    if (auto entry = find_entry(rpc_id, provider_id)) call->no_response = entry->disable_response;
+
+    if (target.raw() == ep_->name()) {
+        // Calls to ourselves never touch the transport.
+        auto entry = find_entry(rpc_id, provider_id);
+        if (!entry || !entry->handler) {
+            call->status = Status::NoEntry;
+            call->done.set();
+            return call;
+        }
+        auto req = std::make_shared<IncomingRequest>();
+        req->engine = weak_from_this();
+        req->source = target;
+        req->rpc_id = rpc_id;
+        req->provider_id = provider_id;
+        req->no_response = call->no_response;
+        req->owned_input.assign(input.data(), input.size());
+        req->input = req->owned_input;
+        req->self_call = call;
+        if (call->no_response) call->done.set();
+        // Tasks hold a raw pointer: finalize drains the xstreams before the engine goes away,
+        // and a task must never be what destroys the engine (it would run on our own thread).
+        entry->pool->push([this, req, entry] { run_handler(req, entry); });
+        return call;
+    }
+
+    call->dest = ep_->resolve(target.raw());
+    const std::string& me = ep_->name();
+    uint8_t flags = call->no_response ? kNoResponse : 0;
+    bool large = input.size() > eager_payload_max_;
+    std::string msg = make_header(MsgType::Request, flags | (large ? kLarge : 0), provider_id, 0, rpc_id, call->seq,
+                                  input.size(), me.size() + (large ? 0 : input.size()));
+    header_of(msg)->src_len = static_cast<uint16_t>(me.size());
+    msg.append(me);
+    if (large) {
+        // Expose the input; the server pulls it. It must outlive the call.
+        const char* data = input.data();
+        if (copy_input) {
+            call->input_copy.assign(input.data(), input.size());
+            data = call->input_copy.data();
+        }
+        call->input_mr = ep_->register_memory(const_cast<char*>(data), input.size(), FI_REMOTE_READ);
+        header_of(msg)->large_addr = call->input_mr.remote_address(0);
+        header_of(msg)->large_key = call->input_mr.key();
+    } else {
+        msg.append(input.data(), input.size());
+    }
+    if (!call->no_response) {
+        std::lock_guard<std::mutex> lock(pending_mutex_);
+        pending_[call->seq] = call;
+    }
+    try {
+        send_message(call->dest, std::move(msg), call);
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(pending_mutex_);
+        pending_.erase(call->seq);
+        throw;
+    }
+    if (call->no_response) call->done.set();
+    return call;
+}
+
+// ---------------------------------------------------------------- waiting
+
+void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
+    const bool in_fiber = Xstream::current() != nullptr;
+    auto next_liveness = Clock::now() + std::chrono::seconds(1);
+    if (!in_fiber) external_waiters_++;
+    auto spin_until = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
+    while (!call->done.ready()) {
+        auto now = Clock::now();
+        if (now >= call->deadline) break;
+        auto slice_end = std::min(call->deadline, now + std::chrono::milliseconds(200));
+        if (in_fiber) {
+            call->done.wait_until(slice_end);
+        } else {
+            // Drive progress ourselves when nobody else does: no thread hand-off on the way back.
+            int wait_ms = now < spin_until ? 0 : 1;
+            if (!running() || !try_progress(wait_ms)) call->done.wait_until(std::min(slice_end, now + std::chrono::milliseconds(1)));
+        }
+        if (!call->done.ready() && Clock::now() >= next_liveness) {
+            next_liveness = Clock::now() + std::chrono::seconds(1);
+            if (!kinako::margo::peer_alive(proto_.provider, call->target_raw)) {
+                complete_call(call, Status::HostUnreach);
+            }
+        }
+    }
+    if (!in_fiber) external_waiters_--;
+    if (!call->done.ready()) {
+        // Timed out: forget the call; a late response is dropped.
+        bool removed;
+        {
+            std::lock_guard<std::mutex> lock(pending_mutex_);
+            removed = pending_.erase(call->seq) > 0;
+        }
+        if (removed) {
+            call->status = Status::Timeout;
+            call->done.set();
+        } else {
+            call->done.wait();
+        }
+    }
+    if (call->status == Status::Success && call->large_response && !call->finished) finish_large_response(*call);
+    call->finished = true;
+    call->input_mr = kinako::na::MemoryRegion();
+}
+
+void EngineImpl::complete_call(const std::shared_ptr<PendingCall>& call, Status status) {
+    bool removed;
+    {
+        std::lock_guard<std::mutex> lock(pending_mutex_);
+        removed = pending_.erase(call->seq) > 0;
+    }
+    if (!removed) return;
+    call->status = status;
+    call->done.set();
+    if (external_waiters_.load() > 0 && ep_) ep_->wake();
+}
+
+void EngineImpl::finish_large_response(PendingCall& call) {
+    call.owned.resize(call.large_size);
+    try {
+        auto mr = ep_->register_memory(call.owned.data(), call.owned.size(), FI_READ);
+        rma(true, call.dest, call.owned.data(), mr.desc(), call.large_size, call.large_addr, call.large_key);
+        call.output = call.owned;
+    } catch (const Exception& e) {
+        call.status = e.status();
+    }
+    call.lease.reset();
+    // Tell the server it can release its copy.
+    std::string msg = make_header(MsgType::LargeDone, 0, 0, 0, 0, call.seq, 0, 0);
+    header_of(msg)->token = call.large_token;
+    try {
+        send_message(call.dest, std::move(msg), nullptr);
+    } catch (...) {
+    }
+}
+
+void EngineImpl::rma(bool read, fi_addr_t peer, void* local, void* desc, size_t size, uint64_t raddr, uint64_t rkey) {
+    auto st = std::make_shared<AsyncTransfer::State>();
+    st->remaining = 1;
+    auto* op = new RmaOp();
+    op->state = st;
+    int ret;
+    while ((ret = read ? ep_->post_read(peer, local, size, desc, raddr, rkey, op)
+                       : ep_->post_write(peer, local, size, desc, raddr, rkey, op)) == -FI_EAGAIN)
+        progress_or_yield();
+    if (ret) {
+        delete op;
+        throw Exception("margo_bulk_transfer", Status::NaError, fi_strerror(-ret));
+    }
+    wait_transfer(*st);
+    if (st->error.load()) throw Exception("margo_bulk_transfer", Status::NaError, fi_strerror(st->error.load()));
+}
+
+void EngineImpl::wait_transfer(AsyncTransfer::State& st) {
+    if (Xstream::current()) {
+        st.done.wait();
+        return;
+    }
+    external_waiters_++;
+    auto spin_until = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
+    while (!st.done.ready()) {
+        int wait_ms = Clock::now() < spin_until ? 0 : 1;
+        if (!running() || !try_progress(wait_ms)) st.done.wait_until(Clock::now() + std::chrono::milliseconds(1));
+    }
+    external_waiters_--;
+}
+
+// ---------------------------------------------------------------- receiving
+
+void EngineImpl::on_receive(RecvBuffer* buf, int err, size_t len) {
+    posted_--;
+    posted_set_.erase(buf);
+    if (err || len < sizeof(MsgHeader)) {
+        buffers_->give_back(buf);  // canceled or garbage: ignore, the buffer goes back
+        return;
+    }
+    MsgHeader h;
+    memcpy(&h, buf->data.get(), sizeof(h));
+    if (h.magic != kMagic) {
+        buffers_->give_back(buf);
+        return;
+    }
+    switch (static_cast<MsgType>(h.type)) {
+        case MsgType::Request:
+            dispatch_request(h, buf, len);
+            break;
+        case MsgType::Response:
+            dispatch_response(h, buf, len);
+            break;
+        case MsgType::LargeDone: {
+            std::lock_guard<std::mutex> lock(large_mutex_);
+            large_responses_.erase(h.token);
+            buffers_->give_back(buf);
+            break;
+        }
+        default:
+            buffers_->give_back(buf);
+    }
+}
+
+void EngineImpl::dispatch_request(const MsgHeader& h, RecvBuffer* buf, size_t len) {
+    size_t body = sizeof(MsgHeader) + h.src_len;
+    bool large = h.flags & kLarge;
+    if (h.src_len == 0 || body > len || (!large && body + h.payload_size > len)) {
+        buffers_->give_back(buf);  // malformed: drop it
+        return;
+    }
+    auto req = std::make_shared<IncomingRequest>();
+    req->engine = weak_from_this();
+    std::string src(buf->data.get() + sizeof(MsgHeader), h.src_len);
+    try {
+        req->src_fi = ep_->resolve(src);
+    } catch (...) {
+        buffers_->give_back(buf);
+        return;
+    }
+    req->source = make_address(std::move(src));
+    req->seq = h.seq;
+    req->rpc_id = h.rpc_id;
+    req->provider_id = h.provider_id;
+    req->no_response = h.flags & kNoResponse;
+    if (large) {
+        req->large_input = true;
+        req->large_addr = h.large_addr;
+        req->large_key = h.large_key;
+        req->large_size = h.payload_size;
+        buffers_->give_back(buf);
+    } else {
+        req->lease = buffers_->lease(buf);
+        req->input = std::string_view(buf->data.get() + body, h.payload_size);
+    }
+    auto entry = find_entry(h.rpc_id, h.provider_id);
+    if (!entry || !entry->handler) {
+        // Unknown RPC or provider: answer with an error so the caller does not hang.
+        rpc_pool_->push([this, req] {
+            try { respond(*req, {}, Status::NoEntry); } catch (...) {}
+        });
+        return;
+    }
+    if (entry->disable_response) req->no_response = true;
+    entry->pool->push([this, req, entry] { run_handler(req, entry); });
+}
+
+void EngineImpl::run_handler(std::shared_ptr<IncomingRequest> req, std::shared_ptr<RpcEntry> entry) {
+    if (req->large_input) {
+        try {
+            fetch_large_input(*req);
+        } catch (const Exception& e) {
+            log(LogLevel::Error, std::string("could not pull a large request: ") + e.what());
+            respond(*req, {}, e.status());
+            return;
+        }
+    }
+    try {
+        entry->handler(Request(req));
+    } catch (const std::exception& e) {
+        log(LogLevel::Error, "handler of RPC \"" + entry->name + "\" threw: " + e.what());
+        if (!req->responded.load()) respond(*req, {}, Status::OtherError);
+    } catch (...) {
+        log(LogLevel::Error, "handler of RPC \"" + entry->name + "\" threw");
+        if (!req->responded.load()) respond(*req, {}, Status::OtherError);
+    }
+}
+
+void EngineImpl::fetch_large_input(IncomingRequest& req) {
+    req.owned_input.resize(req.large_size);
+    auto mr = ep_->register_memory(req.owned_input.data(), req.owned_input.size(), FI_READ);
+    rma(true, req.src_fi, req.owned_input.data(), mr.desc(), req.large_size, req.large_addr, req.large_key);
+    req.input = req.owned_input;
+}
+
+void EngineImpl::dispatch_response(const MsgHeader& h, RecvBuffer* buf, size_t len) {
+    std::shared_ptr<PendingCall> call;
+    {
+        std::lock_guard<std::mutex> lock(pending_mutex_);
+        auto it = pending_.find(h.seq);
+        if (it != pending_.end()) {
+            call = it->second;
+            pending_.erase(it);
+        }
+    }
+    bool large = h.flags & kLarge;
+    if (!call) {
+        buffers_->give_back(buf);  // late response of a timed-out call
+        return;
+    }
+    call->status = static_cast<Status>(h.status);
+    if (large) {
+        call->large_response = true;
+        call->large_addr = h.large_addr;
+        call->large_key = h.large_key;
+        call->large_size = h.payload_size;
+        call->large_token = h.token;
+        buffers_->give_back(buf);
+    } else if (sizeof(MsgHeader) + h.payload_size <= len) {
+        call->lease = buffers_->lease(buf);
+        call->output = std::string_view(buf->data.get() + sizeof(MsgHeader), h.payload_size);
+    } else {
+        buffers_->give_back(buf);
+        call->status = Status::ProtocolError;
+    }
+    call->done.set();
+}
+
+// ---------------------------------------------------------------- responding
+
+void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status status) {
+    if (req.responded.exchange(true)) throw Exception("margo_respond", Status::InvalidArg, "already responded");
+    if (req.no_response) return;
+    if (req.self_call) {
+        auto call = req.self_call;
+        call->owned.assign(output.data(), output.size());
+        call->output = call->owned;
+        call->status = status;
+        call->done.set();
+        if (external_waiters_.load() > 0 && ep_) ep_->wake();
+        return;
+    }
+    if (!ep_ || !running()) return;
+    bool large = output.size() > eager_payload_max_;
+    std::string msg = make_header(MsgType::Response, large ? kLarge : 0, req.provider_id, static_cast<int32_t>(status),
+                                  req.rpc_id, req.seq, output.size(), large ? 0 : output.size());
+    if (large) {
+        uint64_t token = next_token_.fetch_add(1);
+        LargeResponse lr;
+        lr.data.assign(output.data(), output.size());
+        lr.mr = ep_->register_memory(lr.data.data(), lr.data.size(), FI_REMOTE_READ);
+        lr.expires = Clock::now() + std::chrono::seconds(120);
+        header_of(msg)->large_addr = lr.mr.remote_address(0);
+        header_of(msg)->large_key = lr.mr.key();
+        header_of(msg)->token = token;
+        std::lock_guard<std::mutex> lock(large_mutex_);
+        large_responses_.emplace(token, std::move(lr));
+    } else {
+        msg.append(output.data(), output.size());
+    }
+    send_message(req.src_fi, std::move(msg), nullptr);
+}
+
+void EngineImpl::expire_large_responses() {
+    auto now = Clock::now();
+    std::lock_guard<std::mutex> lock(large_mutex_);
+    for (auto it = large_responses_.begin(); it != large_responses_.end();) {
+        if (it->second.expires < now)
+            it = large_responses_.erase(it);
+        else
+            ++it;
+    }
+}
+
+}  // namespace mochi::margo::detail

@@ -1,0 +1,183 @@
+#include "scheduler.hpp"
+
+namespace kinako::margo {
+
+namespace {
+thread_local Xstream* t_current_xstream = nullptr;
+}
+
+void Pool::push(Task task) {
+    Xstream* wake = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        tasks_.push_back(std::move(task));
+        if (!xstreams_.empty()) {
+            wake = xstreams_[next_wake_++ % xstreams_.size()];
+            wake->begin_notify();  // under the pool lock: a detaching xstream waits for us
+        }
+    }
+    if (wake) {
+        wake->signal();
+        wake->end_notify();
+    }
+}
+
+bool Pool::try_pop(Task& out) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (tasks_.empty()) return false;
+    out = std::move(tasks_.front());
+    tasks_.pop_front();
+    return true;
+}
+
+size_t Pool::size() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return tasks_.size();
+}
+
+void Pool::attach(Xstream* xs) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    xstreams_.push_back(xs);
+}
+
+void Pool::detach(Xstream* xs) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = xstreams_.begin(); it != xstreams_.end(); ++it)
+        if (*it == xs) { xstreams_.erase(it); break; }
+}
+
+void XstreamAlgorithm::awakened(boost::fibers::context* ctx) noexcept {
+    ready_.push_back(ctx);
+    if (!ctx->is_context(boost::fibers::type::dispatcher_context)) workers_ready_++;
+}
+
+boost::fibers::context* XstreamAlgorithm::pick_next() noexcept {
+    if (ready_.empty()) return nullptr;
+    auto* ctx = ready_.front();
+    ready_.pop_front();
+    if (!ctx->is_context(boost::fibers::type::dispatcher_context)) workers_ready_--;
+    return ctx;
+}
+
+void XstreamAlgorithm::suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (tp == std::chrono::steady_clock::time_point::max())
+        cv_.wait(lock, [&] { return flag_; });
+    else
+        cv_.wait_until(lock, tp, [&] { return flag_; });
+    flag_ = false;
+}
+
+void XstreamAlgorithm::notify() noexcept {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        flag_ = true;
+    }
+    cv_.notify_all();
+    xstream_->remote_wakeup();
+}
+
+Xstream::Xstream(std::string name, std::vector<std::shared_ptr<Pool>> pools, size_t stack_size)
+: name_(std::move(name)), pools_(std::move(pools)), stack_size_(stack_size) {}
+
+Xstream::~Xstream() { stop(); }
+
+Xstream* Xstream::current() { return t_current_xstream; }
+
+void Xstream::start() {
+    for (auto& p : pools_) p->attach(this);
+    thread_ = std::thread([this] { run(); });
+}
+
+void Xstream::stop() {
+    if (!thread_.joinable()) return;
+    for (auto& p : pools_) p->detach(this);
+    begin_notify();
+    {
+        std::lock_guard<boost::fibers::mutex> lock(mutex_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    end_notify();
+    if (thread_.get_id() == std::this_thread::get_id()) {
+        thread_.detach();  // stopping ourselves: the loop ends on its own
+    } else {
+        thread_.join();
+    }
+}
+
+void Xstream::signal() {
+    {
+        std::lock_guard<boost::fibers::mutex> lock(mutex_);
+        signaled_ = true;
+    }
+    cv_.notify_one();
+}
+
+void Xstream::remote_wakeup() {
+    remote_flag_.store(true, std::memory_order_release);
+    std::lock_guard<std::mutex> lock(waker_mutex_);
+    if (idle_waker_) idle_waker_();
+}
+
+bool Xstream::has_other_work() {
+    bool remote = remote_flag_.exchange(false, std::memory_order_acq_rel);
+    return remote || (algo_ && algo_->has_ready_workers());
+}
+
+void Xstream::set_idle_waker(std::function<void()> w) {
+    std::lock_guard<std::mutex> lock(waker_mutex_);
+    idle_waker_ = std::move(w);
+}
+
+void Xstream::run() {
+    t_current_xstream = this;
+    algo_ = new XstreamAlgorithm(this);
+    algo_ref_ = boost::fibers::algo::algorithm::ptr_t(algo_);
+    boost::fibers::context::active()->get_scheduler()->set_algo(algo_ref_);
+    boost::fibers::pooled_fixedsize_stack stacks(stack_size_);
+    std::unique_lock<boost::fibers::mutex> lock(mutex_);
+    while (!stop_) {
+        Task task;
+        bool got = false;
+        // Take work from the pools in order (the first pool has priority), a bounded batch so
+        // running fibers are not starved by a flood of new work.
+        for (int batch = 0; batch < 16; batch++) {
+            bool any = false;
+            for (auto& p : pools_) {
+                if (p->try_pop(task)) { any = true; break; }
+            }
+            if (!any) break;
+            got = true;
+            running_fibers_++;
+            lock.unlock();
+            boost::fibers::fiber(std::allocator_arg, stacks, [this, t = std::move(task)]() mutable {
+                try {
+                    t();
+                } catch (...) {
+                    // A task must handle its own errors; never let one take the xstream down.
+                }
+                if (--running_fibers_ == 0) done_cv_.notify_all();
+            }).detach();
+            lock.lock();
+        }
+        if (got) {
+            lock.unlock();
+            boost::this_fiber::yield();
+            lock.lock();
+            continue;
+        }
+        if (stop_) break;
+        if (!signaled_) cv_.wait(lock, [&] { return signaled_ || stop_; });
+        signaled_ = false;
+    }
+    // Let the fibers still running on this xstream finish.
+    done_cv_.wait(lock, [&] { return running_fibers_.load() == 0; });
+    lock.unlock();
+    // Threads that notified us may still be returning from Boost.Fiber's notify path.
+    while (notifiers_.load() > 0) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    t_current_xstream = nullptr;
+}
+
+}  // namespace kinako::margo

@@ -1,0 +1,112 @@
+// Pools and xstreams on Boost.Fiber (the Argobots role).
+// A Pool is a thread-safe queue of work items. An Xstream is an OS thread whose fiber
+// scheduler turns work items from its pools (taken in order) into fibers. Fibers stay on the
+// xstream that started them; a fiber that blocks (future, mutex, sleep) lets the others run.
+#pragma once
+
+#include <boost/fiber/all.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace kinako::margo {
+
+class Xstream;
+using Task = std::function<void()>;
+
+class Pool {
+  public:
+    Pool(std::string name, std::string kind, std::string access)
+    : name_(std::move(name)), kind_(std::move(kind)), access_(std::move(access)) {}
+    const std::string& name() const { return name_; }
+    const std::string& kind() const { return kind_; }
+    const std::string& access() const { return access_; }
+
+    void push(Task task);
+    bool try_pop(Task& out);
+    size_t size() const;
+    void attach(Xstream* xs);
+    void detach(Xstream* xs);
+
+  private:
+    std::string name_, kind_, access_;
+    mutable std::mutex mutex_;
+    std::deque<Task> tasks_;
+    std::vector<Xstream*> xstreams_;
+    size_t next_wake_ = 0;
+};
+
+// Scheduling algorithm installed on each xstream thread.
+class XstreamAlgorithm : public boost::fibers::algo::algorithm {
+  public:
+    explicit XstreamAlgorithm(Xstream* xs) : xstream_(xs) {}
+    void awakened(boost::fibers::context* ctx) noexcept override;
+    boost::fibers::context* pick_next() noexcept override;
+    bool has_ready_fibers() const noexcept override { return !ready_.empty(); }
+    void suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept override;
+    void notify() noexcept override;
+    // Fibers other than the scheduler's own dispatcher are ready to run.
+    bool has_ready_workers() const noexcept { return workers_ready_ > 0; }
+
+  private:
+    Xstream* xstream_;
+    std::deque<boost::fibers::context*> ready_;
+    size_t workers_ready_ = 0;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool flag_ = false;
+};
+
+class Xstream {
+  public:
+    Xstream(std::string name, std::vector<std::shared_ptr<Pool>> pools, size_t stack_size);
+    ~Xstream();
+    const std::string& name() const { return name_; }
+    const std::vector<std::shared_ptr<Pool>>& pools() const { return pools_; }
+    void start();
+    void stop();  // lets running fibers finish, then joins the thread
+    // Wakes the scheduler loop: new work in a pool.
+    void signal();
+    void begin_notify() { notifiers_++; }
+    void end_notify() { notifiers_--; }
+    // Called by the algorithm when a fiber of this xstream was readied from another thread.
+    void remote_wakeup();
+    // For the progress loop: is anything else runnable here? Clears the remote-wakeup flag.
+    bool has_other_work();
+    // Extra wake-up hook (the progress loop sleeping on the transport registers one).
+    void set_idle_waker(std::function<void()> w);
+    std::thread::id thread_id() const { return thread_.get_id(); }
+
+    // The xstream the calling thread belongs to, or nullptr for a foreign thread.
+    static Xstream* current();
+
+  private:
+    void run();
+    std::string name_;
+    std::vector<std::shared_ptr<Pool>> pools_;
+    size_t stack_size_;
+    std::thread thread_;
+    XstreamAlgorithm* algo_ = nullptr;
+    // Kept alive past the thread's exit: Boost.Fiber may still call notify() on it from a
+    // thread that readied one of our fibers just before we exited.
+    boost::fibers::algo::algorithm::ptr_t algo_ref_;
+    std::atomic<int> notifiers_{0};  // foreign threads inside signal()/stop() right now
+    boost::fibers::mutex mutex_;
+    boost::fibers::condition_variable cv_;
+    bool signaled_ = false;
+    bool stop_ = false;
+    std::atomic<bool> remote_flag_{false};
+    std::mutex waker_mutex_;
+    std::function<void()> idle_waker_;
+    std::atomic<int> running_fibers_{0};
+    boost::fibers::condition_variable done_cv_;
+};
+
+}  // namespace kinako::margo

@@ -1,0 +1,169 @@
+// Engine internals across two engines in one process (the cross-process cases live in pytest).
+#include <gtest/gtest.h>
+#include <mochi/margo/engine.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace mochi::margo;
+
+class EngineTest : public ::testing::TestWithParam<std::string> {
+  protected:
+    void SetUp() override { setenv("FI_TCP_IFACE", "lo", 1); }
+    std::string proto() const { return GetParam(); }
+};
+
+TEST_P(EngineTest, EchoRoundTrip) {
+    Engine server(proto(), Mode::Server);
+    Engine client(proto(), Mode::Client);
+    server.define("echo", [](const Request& r) { r.respond(r.input()); });
+    auto addr = client.lookup(server.self().to_string());
+    EXPECT_EQ(addr.to_string(), server.self().to_string());
+    auto out = client.forward(addr, "echo", "hello");
+    EXPECT_EQ(out.output(), "hello");
+    server.finalize();
+    client.finalize();
+}
+
+TEST_P(EngineTest, LargePayloadsBothWays) {
+    Engine server(proto(), Mode::Server);
+    Engine client(proto(), Mode::Client);
+    server.define("twice", [](const Request& r) {
+        std::string s(r.input());
+        r.respond(s + s);
+    });
+    std::string big(3 * 1024 * 1024 + 17, 'x');
+    for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + (i / 4096) % 26);
+    auto out = client.forward(client.lookup(server.self().to_string()), "twice", big);
+    ASSERT_EQ(out.output().size(), 2 * big.size());
+    EXPECT_EQ(out.output(), big + big);
+}
+
+TEST_P(EngineTest, ProviderIdsSelectHandlers) {
+    Engine server(proto(), Mode::Server);
+    Engine client(proto(), Mode::Client);
+    server.define("who", [](const Request& r) { r.respond("one"); }, 1);
+    server.define("who", [](const Request& r) { r.respond("two"); }, 2);
+    auto a = client.lookup(server.self().to_string());
+    EXPECT_EQ(client.forward(a, "who", "", 1).output(), "one");
+    EXPECT_EQ(client.forward(a, "who", "", 2).output(), "two");
+    try {
+        client.forward(a, "who", "", 3);
+        FAIL() << "expected NoEntry";
+    } catch (const Exception& e) {
+        EXPECT_EQ(e.status(), Status::NoEntry);
+    }
+}
+
+TEST_P(EngineTest, TimeoutThenContinue) {
+    Engine server(proto(), Mode::Server);
+    Engine client(proto(), Mode::Client);
+    server.define("silent", [](const Request&) {});
+    server.define("echo", [](const Request& r) { r.respond(r.input()); });
+    auto a = client.lookup(server.self().to_string());
+    try {
+        client.forward(a, "silent", "x", 0, 100);
+        FAIL() << "expected a timeout";
+    } catch (const Exception& e) {
+        EXPECT_EQ(e.status(), Status::Timeout);
+    }
+    EXPECT_EQ(client.forward(a, "echo", "after", 0, 5000).output(), "after");
+}
+
+TEST_P(EngineTest, SelfCallsShortCircuit) {
+    Engine e(proto(), Mode::Server);
+    e.define("echo", [](const Request& r) { r.respond(r.input()); });
+    EXPECT_EQ(e.forward(e.self(), "echo", "me").output(), "me");
+    EXPECT_EQ(e.forward(e.lookup(e.self().to_string()), "echo", "me2").output(), "me2");
+}
+
+TEST_P(EngineTest, NestedRpcFromHandler) {
+    Engine a(proto(), Mode::Server);
+    Engine b(proto(), Mode::Server);
+    b.define("inner", [](const Request& r) { r.respond(std::string(r.input()) + "!"); });
+    Address baddr = a.lookup(b.self().to_string());
+    a.define("outer", [&](const Request& r) {
+        auto out = a.forward(baddr, "inner", r.input());
+        r.respond(out.output());
+    });
+    Engine c(proto(), Mode::Client);
+    EXPECT_EQ(c.forward(c.lookup(a.self().to_string()), "outer", "hi").output(), "hi!");
+}
+
+TEST_P(EngineTest, ManyConcurrentCallsFromThreads) {
+    Engine server(proto(), Mode::Server, R"({"rpc_thread_count": 2})");
+    Engine client(proto(), Mode::Client);
+    server.define("inc", [](const Request& r) { r.respond(std::to_string(std::stoi(std::string(r.input())) + 1)); });
+    auto a = client.lookup(server.self().to_string());
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; t++)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 125; i++) {
+                int v = t * 1000 + i;
+                if (client.forward(a, "inc", std::to_string(v), 0, 20000).output() == std::to_string(v + 1)) ok++;
+            }
+        });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(ok.load(), 1000);
+}
+
+TEST_P(EngineTest, BulkPullAndPushWithOffsets) {
+    Engine server(proto(), Mode::Server);
+    Engine client(proto(), Mode::Client);
+    std::vector<char> remote_mem(1 << 20);
+    for (size_t i = 0; i < remote_mem.size(); i++) remote_mem[i] = static_cast<char>(i % 251);
+    Bulk remote = client.expose(remote_mem.data(), remote_mem.size(), BulkAccess::ReadWrite);
+    std::string handle = remote.serialize();
+    server.define("pull_push", [&](const Request& r) {
+        Bulk rb = server.deserialize_bulk(r.input());
+        std::vector<char> local(1000);
+        Bulk lb = server.expose(local.data(), local.size(), BulkAccess::ReadWrite);
+        server.transfer(BulkOp::Pull, r.source(), rb, 5000, lb, 0, 1000);
+        for (auto& c : local) c = static_cast<char>(c + 1);
+        server.transfer(BulkOp::Push, r.source(), rb, 0, lb, 0, 1000);
+        r.respond("done");
+    });
+    EXPECT_EQ(client.forward(client.lookup(server.self().to_string()), "pull_push", handle).output(), "done");
+    for (size_t i = 0; i < 1000; i++) ASSERT_EQ(remote_mem[i], static_cast<char>((i + 5000) % 251 + 1)) << i;
+}
+
+TEST_P(EngineTest, RemoteShutdown) {
+    Engine server(proto(), Mode::Server);
+    Engine client(proto(), Mode::Client);
+    auto a = client.lookup(server.self().to_string());
+    EXPECT_THROW(a.shutdown(), Exception);  // not enabled
+    server.enable_remote_shutdown();
+    std::atomic<int> order{0};
+    int pre = -1, post = -1;
+    server.push_prefinalize_callback([&] { pre = order++; });
+    server.push_finalize_callback([&] { post = order++; });
+    a.shutdown();
+    server.wait_for_finalize();
+    EXPECT_TRUE(server.finalized());
+    EXPECT_EQ(pre, 0);
+    EXPECT_EQ(post, 1);
+}
+
+TEST(EngineConfig, ShortcutsExpandLikeMargo) {
+    Engine e("na+sm", Mode::Server, R"({"use_progress_thread": true, "rpc_thread_count": 2})");
+    std::string c = e.config();
+    EXPECT_NE(c.find("__pool_2__"), std::string::npos);
+    EXPECT_NE(c.find("__xstream_3__"), std::string::npos);
+    EXPECT_NE(c.find("\"progress_pool\":\"__pool_1__\""), std::string::npos);
+}
+
+TEST(EngineConfig, BadConfigNamesTheKey) {
+    try {
+        Engine e("na+sm", Mode::Server, R"({"argobots": {"pools": [{"name": "p", "kind": "bogus"}]}})");
+        FAIL();
+    } catch (const std::invalid_argument& ex) {
+        EXPECT_NE(std::string(ex.what()).find("argobots.pools[0].kind"), std::string::npos) << ex.what();
+    }
+    EXPECT_THROW(Engine("abc", Mode::Server), std::invalid_argument);
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, EngineTest, ::testing::Values("na+sm", "ofi+tcp://127.0.0.1"));
