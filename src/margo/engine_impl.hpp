@@ -172,7 +172,9 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     // Runs one progress step from any thread that needs progress; false if someone else holds it.
     bool try_progress(int wait_ms);
     void progress_or_yield();
-    void send_message(fi_addr_t dest, std::string msg, const std::shared_ptr<PendingCall>& call);
+    void send_message(fi_addr_t dest, std::string msg, const std::shared_ptr<PendingCall>& call,
+                      const std::string& peer_raw, Clock::time_point deadline);
+    void retry_send(const std::string& peer_raw, Clock::time_point deadline, Clock::time_point& next_probe);
     void dispatch_request(const MsgHeader& h, RecvBuffer* buf, size_t len);
     void dispatch_response(const MsgHeader& h, RecvBuffer* buf, size_t len);
     void complete_call(const std::shared_ptr<PendingCall>& call, Status status);

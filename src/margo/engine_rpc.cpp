@@ -117,10 +117,26 @@ void EngineImpl::disable_response(uint64_t rpc_id, uint16_t provider_id, bool di
 
 // ---------------------------------------------------------------- sending
 
-void EngineImpl::send_message(fi_addr_t dest, std::string msg, const std::shared_ptr<PendingCall>& call) {
+void EngineImpl::retry_send(const std::string& peer_raw, Clock::time_point deadline, Clock::time_point& next_probe) {
+    // The transport is busy (or still connecting): progress, but never past the deadline and
+    // never forever against a peer that is gone.
+    auto now = Clock::now();
+    if (now >= deadline) throw Exception("margo_forward", Status::Timeout, "could not send before the deadline");
+    if (now >= next_probe) {
+        next_probe = now + std::chrono::seconds(1);
+        if (!kinako::margo::peer_alive(proto_.provider, peer_raw))
+            throw Exception("margo_forward", Status::HostUnreach, "peer " + address_string(peer_raw) + " is gone");
+    }
+    if (!running()) throw Exception("margo_forward", Status::Canceled, "engine is finalized");
+    progress_or_yield();
+}
+
+void EngineImpl::send_message(fi_addr_t dest, std::string msg, const std::shared_ptr<PendingCall>& call,
+                              const std::string& peer_raw, Clock::time_point deadline) {
+    auto next_probe = Clock::now() + std::chrono::seconds(1);
     if (msg.size() <= ep_->inject_size()) {
         int ret;
-        while ((ret = ep_->inject(dest, msg.data(), msg.size())) == -FI_EAGAIN) progress_or_yield();
+        while ((ret = ep_->inject(dest, msg.data(), msg.size())) == -FI_EAGAIN) retry_send(peer_raw, deadline, next_probe);
         if (ret) throw Exception("margo_forward", Status::NaError, fi_strerror(-ret));
         return;
     }
@@ -129,8 +145,13 @@ void EngineImpl::send_message(fi_addr_t dest, std::string msg, const std::shared
     op->call = call;
     op->engine = weak_from_this();
     int ret;
-    while ((ret = ep_->post_send(dest, op->msg.data(), op->msg.size(), nullptr, op)) == -FI_EAGAIN)
-        progress_or_yield();
+    try {
+        while ((ret = ep_->post_send(dest, op->msg.data(), op->msg.size(), nullptr, op)) == -FI_EAGAIN)
+            retry_send(peer_raw, deadline, next_probe);
+    } catch (...) {
+        delete op;
+        throw;
+    }
     if (ret) {
         delete op;
         throw Exception("margo_forward", Status::NaError, fi_strerror(-ret));
@@ -167,7 +188,12 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
         req->owned_input.assign(input.data(), input.size());
         req->input = req->owned_input;
         req->self_call = call;
-        if (call->no_response) call->done.set();
+        if (call->no_response) {
+            call->done.set();
+        } else {
+            std::lock_guard<std::mutex> lock(pending_mutex_);
+            pending_[call->seq] = call;  // so that a timeout can withdraw it
+        }
         // Tasks hold a raw pointer: finalize drains the xstreams before the engine goes away,
         // and a task must never be what destroys the engine (it would run on our own thread).
         entry->pool->push([this, req, entry] { run_handler(req, entry); });
@@ -200,7 +226,7 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
         pending_[call->seq] = call;
     }
     try {
-        send_message(call->dest, std::move(msg), call);
+        send_message(call->dest, std::move(msg), call, call->target_raw, call->deadline);
     } catch (...) {
         std::lock_guard<std::mutex> lock(pending_mutex_);
         pending_.erase(call->seq);
@@ -214,7 +240,8 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
 
 void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
     const bool in_fiber = Xstream::current() != nullptr;
-    auto next_liveness = Clock::now() + std::chrono::seconds(1);
+    // A peer that died never answers: check now and then that it still exists.
+    auto next_liveness = Clock::now() + std::chrono::seconds(2);
     if (!in_fiber) external_waiters_++;
     auto spin_until = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
     while (!call->done.ready()) {
@@ -230,9 +257,13 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
         }
         if (!call->done.ready() && Clock::now() >= next_liveness) {
             next_liveness = Clock::now() + std::chrono::seconds(1);
-            if (!kinako::margo::peer_alive(proto_.provider, call->target_raw)) {
-                complete_call(call, Status::HostUnreach);
+            // Declared dead only when several probes in a row say so (a busy peer may drop one).
+            bool dead = true;
+            for (int probe = 0; probe < 3 && dead && !call->done.ready(); probe++) {
+                if (probe) sleep_ms(100);
+                dead = !kinako::margo::peer_alive(proto_.provider, call->target_raw);
             }
+            if (dead && !call->done.ready()) complete_call(call, Status::HostUnreach);
         }
     }
     if (!in_fiber) external_waiters_--;
@@ -281,7 +312,7 @@ void EngineImpl::finish_large_response(PendingCall& call) {
     std::string msg = make_header(MsgType::LargeDone, 0, 0, 0, 0, call.seq, 0, 0);
     header_of(msg)->token = call.large_token;
     try {
-        send_message(call.dest, std::move(msg), nullptr);
+        send_message(call.dest, std::move(msg), nullptr, call.target_raw, Clock::now() + std::chrono::seconds(10));
     } catch (...) {
     }
 }
@@ -461,6 +492,10 @@ void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status s
     if (req.no_response) return;
     if (req.self_call) {
         auto call = req.self_call;
+        {
+            std::lock_guard<std::mutex> lock(pending_mutex_);
+            if (pending_.erase(call->seq) == 0) return;  // the caller gave up (timeout)
+        }
         call->owned.assign(output.data(), output.size());
         call->output = call->owned;
         call->status = status;
@@ -486,7 +521,7 @@ void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status s
     } else {
         msg.append(output.data(), output.size());
     }
-    send_message(req.src_fi, std::move(msg), nullptr);
+    send_message(req.src_fi, std::move(msg), nullptr, req.source.raw(), Clock::now() + std::chrono::seconds(60));
 }
 
 void EngineImpl::expire_large_responses() {

@@ -20,13 +20,28 @@ RPCs (provider id 0 unless said otherwise):
 import argparse
 import os
 import sys
+import threading
 import time
 
 import mochi.margo
 from mochi.margo.bulk import pull, push, read_only, read_write
 
 
+def exit_with_parent(max_lifetime=600.0):
+    """Never outlive the test process, even if it dies without killing us."""
+    parent = os.getppid()
+    start = time.monotonic()
+
+    def watch():
+        while os.getppid() == parent and time.monotonic() - start < max_lifetime:
+            time.sleep(0.2)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
+    exit_with_parent()
     parser = argparse.ArgumentParser()
     parser.add_argument("--protocol", default="ofi+tcp://127.0.0.1:0")
     parser.add_argument("--addr-file", required=True)
