@@ -283,14 +283,17 @@ def test_disable_response(engine):
 
 def test_respond_non_blocking(engine):
     requests = []
+    waited = threading.Event()
 
     def handler(handle, x):
         req = handle.respond(x * 2, blocking=False)
         requests.append(req)
         req.wait()
+        waited.set()
 
     engine.register("double", handler)
     assert engine.register("double").on(engine.addr())(21, timeout=T) == 42
+    assert waited.wait(10)
     assert isinstance(requests[0], Request)
 
 
@@ -385,8 +388,6 @@ e.finalize()
 """
 
 
-@pytest.mark.xfail(strict=True, reason="docs/internal/binding-issues.md #1: "
-                   "an RPC to the engine itself ignores its timeout")
 def test_timeout_on_rpc_to_self():
     # In a subprocess, so that a hang cannot take the whole test session down.
     import subprocess

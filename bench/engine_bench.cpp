@@ -1,0 +1,83 @@
+// Engine benchmark: 8-byte echo RPC round trip and 1 MiB bulk pull bandwidth between two
+// processes (fork), over na+sm and tcp. Compare with kinako-bench-raw-fabric run just before
+// (bench/run.sh prints both). Medians are what to quote.
+#include <mochi/margo/engine.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+using namespace mochi::margo;
+using Clock = std::chrono::steady_clock;
+
+static double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+static void run(const std::string& proto, int iters) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        Engine server(proto, Mode::Server);
+        std::vector<char> data(1 << 20, 'k');
+        Bulk bulk = server.expose(data.data(), data.size(), BulkAccess::ReadOnly);
+        server.define("echo", [](const Request& r) { r.respond(r.input()); });
+        server.define("bulk", [&](const Request& r) { r.respond(bulk.serialize()); });
+        server.enable_remote_shutdown();
+        std::string addr = server.self().to_string();
+        if (write(fds[1], addr.c_str(), addr.size() + 1) < 0) _exit(1);
+        close(fds[1]);
+        server.wait_for_finalize();
+        _exit(0);
+    }
+    close(fds[1]);
+    char buf[256] = {0};
+    ssize_t n = read(fds[0], buf, sizeof(buf) - 1);
+    close(fds[0]);
+    if (n <= 0) return;
+    Engine client(proto, Mode::Client);
+    Address a = client.lookup(buf);
+    uint64_t echo = rpc_id_of("echo");
+    std::string msg(8, 'x');
+    for (int i = 0; i < 1000; i++) client.forward(a, echo, msg);
+    std::vector<double> rtt;
+    for (int i = 0; i < iters; i++) {
+        auto t0 = Clock::now();
+        client.forward(a, echo, msg);
+        rtt.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    auto handle = client.forward(a, "bulk", "");
+    Bulk remote = client.deserialize_bulk(handle.output());
+    std::vector<char> local(1 << 20);
+    Bulk lb = client.expose(local.data(), local.size(), BulkAccess::WriteOnly);
+    for (int i = 0; i < 20; i++) client.transfer(BulkOp::Pull, a, remote, 0, lb, 0, local.size());
+    std::vector<double> bw;
+    for (int i = 0; i < 200; i++) {
+        auto t0 = Clock::now();
+        client.transfer(BulkOp::Pull, a, remote, 0, lb, 0, local.size());
+        bw.push_back(local.size() / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
+    }
+    printf("engine protocol=%s op=echo_8B median_us=%.2f n=%d\n", proto.c_str(), median(rtt), iters);
+    printf("engine protocol=%s op=bulk_pull_1MiB median_GBps=%.2f n=200\n", proto.c_str(), median(bw));
+    fflush(stdout);
+    a.shutdown();
+    int st;
+    waitpid(pid, &st, 0);
+}
+
+int main(int argc, char** argv) {
+    setenv("FI_TCP_IFACE", "lo", 0);
+    int iters = argc > 1 ? atoi(argv[1]) : 20000;
+    run("na+sm", iters);
+    run("ofi+tcp://127.0.0.1", iters);
+    return 0;
+}
