@@ -8,15 +8,6 @@
 namespace mochi::margo::detail {
 
 namespace {
-struct BulkRmaOp : kinako::na::Operation {
-    std::shared_ptr<AsyncTransfer::State> state;
-    void complete(int err, size_t) override {
-        if (err) state->error.store(err);
-        if (--state->remaining == 0) state->done.set();
-        delete this;
-    }
-};
-
 template <typename T>
 void put(std::string& s, T v) { s.append(reinterpret_cast<const char*>(&v), sizeof(v)); }
 template <typename T>
@@ -100,7 +91,7 @@ std::shared_ptr<AsyncTransfer::State> EngineImpl::start_transfer(BulkOp op, cons
     st->remaining = static_cast<int>(chunks);
     for (size_t off = 0; off < size; off += kMaxChunk) {
         size_t n = std::min(kMaxChunk, size - off);
-        auto* rop = new BulkRmaOp();
+        auto* rop = new RmaOp();
         rop->state = st;
         uint64_t raddr = remote.remote_addr + roff + off;
         int ret;

@@ -248,3 +248,15 @@ struct AsyncTransfer::State {
     std::atomic<bool> waited{false};
 };
 }  // namespace mochi::margo
+
+namespace mochi::margo::detail {
+// An RMA operation (one chunk of a transfer); the last chunk to finish completes the state.
+struct RmaOp : kinako::na::Operation {
+    std::shared_ptr<AsyncTransfer::State> state;
+    void complete(int err, size_t) override {
+        if (err) state->error.store(err);
+        if (--state->remaining == 0) state->done.set();
+        delete this;
+    }
+};
+}  // namespace mochi::margo::detail

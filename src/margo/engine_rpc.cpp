@@ -42,16 +42,6 @@ struct SendOp : kinako::na::Operation {
     }
 };
 
-// An RMA operation; the waiter owns the counter.
-struct RmaOp : kinako::na::Operation {
-    std::shared_ptr<AsyncTransfer::State> state;
-    void complete(int err, size_t) override {
-        if (err) state->error.store(err);
-        if (--state->remaining == 0) state->done.set();
-        delete this;
-    }
-};
-
 std::string make_header(MsgType type, uint8_t flags, uint16_t provider_id, int32_t status, uint64_t rpc_id,
                         uint64_t seq, uint64_t payload_size, size_t extra) {
     MsgHeader h{};
