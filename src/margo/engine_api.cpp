@@ -127,6 +127,20 @@ AsyncTransfer Engine::itransfer(BulkOp op, const Address& origin, const Bulk& re
 }
 
 void Engine::enable_remote_shutdown() const { impl_->enable_remote_shutdown(); }
+
+void Engine::register_identity(uint16_t provider_id, const std::string& identity) const {
+    impl_->set_identity(provider_id, identity);
+}
+
+std::string Engine::provider_identity(const Address& target, uint16_t provider_id, double timeout_ms) const {
+    static const uint64_t id = rpc_id_of("__kinako_provider_identity__");
+    char in[2] = {char(provider_id & 0xff), char(provider_id >> 8)};
+    auto call = impl_->start_forward(target, id, std::string_view(in, 2), 0, timeout_ms, true);
+    impl_->wait_call(call);
+    if (call->status == Status::NoEntry) return std::string();
+    if (call->status != Status::Success) throw Exception("margo_provider_get_identity", call->status);
+    return std::string(Response(call).output());
+}
 void Engine::push_prefinalize_callback(std::function<void()> cb) const { impl_->push_prefinalize(std::move(cb)); }
 void Engine::push_finalize_callback(std::function<void()> cb) const { impl_->push_finalize(std::move(cb)); }
 void Engine::finalize() const { impl_->finalize(); }

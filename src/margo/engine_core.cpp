@@ -10,6 +10,7 @@ using kinako::margo::make_engine_config;
 
 namespace {
 const char* kShutdownRpc = "__kinako_remote_shutdown__";
+const char* kIdentityRpc = "__kinako_provider_identity__";
 }
 
 // ---------------------------------------------------------------- receive buffers
@@ -92,6 +93,28 @@ void EngineImpl::start() {
         req.respond("");
         std::thread([self] { self->finalize(); }).detach();
     }, 0, "");
+    // Identity queries: input is a little-endian u16 provider id, output the identity
+    // (NoEntry when that provider id has none).
+    define(kIdentityRpc, [this](const Request& req) {
+        auto in = req.input();
+        if (in.size() != 2) return req.respond_error(Status::InvalidArg);
+        uint16_t pid = uint16_t(uint8_t(in[0]) | (uint8_t(in[1]) << 8));
+        std::string id = identity(pid);
+        if (id.empty()) return req.respond_error(Status::NoEntry);
+        req.respond(id);
+    }, 0, "");
+}
+
+void EngineImpl::set_identity(uint16_t provider_id, const std::string& identity) {
+    std::lock_guard<std::mutex> lock(identity_mutex_);
+    if (identity.empty()) identities_.erase(provider_id);
+    else identities_[provider_id] = identity;
+}
+
+std::string EngineImpl::identity(uint16_t provider_id) const {
+    std::lock_guard<std::mutex> lock(identity_mutex_);
+    auto it = identities_.find(provider_id);
+    return it == identities_.end() ? std::string() : it->second;
 }
 
 EngineImpl::~EngineImpl() {

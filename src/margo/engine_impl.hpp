@@ -13,10 +13,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -147,6 +147,9 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     void wait_transfer(AsyncTransfer::State& st);
 
     void enable_remote_shutdown() { remote_shutdown_ = true; }
+    // Provider identities ("yokan", "warabi", ...), answered to peers that check a handle.
+    void set_identity(uint16_t provider_id, const std::string& identity);
+    std::string identity(uint16_t provider_id) const;
     void push_prefinalize(std::function<void()> cb);
     void push_finalize(std::function<void()> cb);
     void finalize();
@@ -227,6 +230,8 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     std::condition_variable state_cv_;
     std::vector<std::function<void()>> prefinalize_cbs_, finalize_cbs_;
     std::atomic<bool> remote_shutdown_{false};
+    mutable std::mutex identity_mutex_;
+    std::unordered_map<uint16_t, std::string> identities_;
 
     std::mutex log_mutex_;
     LogSink log_sink_;

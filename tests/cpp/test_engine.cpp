@@ -167,3 +167,16 @@ TEST(EngineConfig, BadConfigNamesTheKey) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, EngineTest, ::testing::Values("na+sm", "ofi+tcp://127.0.0.1"));
+
+TEST(Identity, RegisteredIdentityIsVisibleToPeers) {
+    Engine server("na+sm", Mode::Server);
+    Engine client("na+sm", Mode::Client);
+    server.register_identity(42, "yokan");
+    auto addr = client.lookup(server.self().to_string());
+    EXPECT_EQ(client.provider_identity(addr, 42), "yokan");
+    EXPECT_EQ(client.provider_identity(addr, 43), "");
+    server.register_identity(42, "");
+    EXPECT_EQ(client.provider_identity(addr, 42), "");
+    client.finalize();
+    server.finalize();
+}

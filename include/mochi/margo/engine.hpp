@@ -180,6 +180,13 @@ class Engine {
     AsyncTransfer itransfer(BulkOp op, const Address& origin, const Bulk& remote, size_t remote_offset,
                             const Bulk& local, size_t local_offset, size_t size) const;
 
+    // Provider identities (Margo's margo_provider_register_identity): a provider declares its
+    // type under its id; clients check it before trusting a handle. "" removes it.
+    void register_identity(uint16_t provider_id, const std::string& identity) const;
+    // The identity of (target, provider_id), or "" when that provider id has none.
+    // Throws Exception when the target cannot be reached.
+    std::string provider_identity(const Address& target, uint16_t provider_id, double timeout_ms = 0) const;
+
     void enable_remote_shutdown() const;
     void push_prefinalize_callback(std::function<void()> cb) const;
     void push_finalize_callback(std::function<void()> cb) const;
