@@ -12,6 +12,8 @@ DEB_PACKAGES=(
   mpich libmpich-dev                   # mpirun for servers and groups
   libgtest-dev                         # C++ unit tests
   libxxhash-dev                        # stable RPC-name hashing
+  librocksdb-dev liblmdb-dev libleveldb-dev   # yokan persistent backends
+  libpmemobj-dev                       # warabi pmdk target
 )
 
 missing=()

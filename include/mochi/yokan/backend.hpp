@@ -1,0 +1,110 @@
+// The storage interface every Yokan backend implements. Methods take views of memory the
+// provider owns (the received message), so backends never copy arguments they only read;
+// results go out through visitors that see the stored bytes in place.
+//
+// Adding a backend is one file in src/yokan/backends/ that ends with
+//   YOKAN_REGISTER_BACKEND(my_type, MyBackend);
+// where MyBackend has `static std::unique_ptr<Backend> create(const nlohmann::json& config)`.
+//
+// What the provider does for every backend, so backends need not: WAIT/NOTIFY (a waiter
+// list per key, parked fibers), list filters (suffix, NO_PREFIX, IGNORE_KEYS, KEEP_LAST),
+// CONSUME on lists, argument validation and mode checks. What backends do: storage, and
+// the put/get modes APPEND, NEW_ONLY, EXIST_ONLY and CONSUME, atomically.
+#pragma once
+
+#include <mochi/yokan/common.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mochi::yokan {
+
+using KeyList = std::vector<std::string_view>;
+using IdList = std::vector<uint64_t>;
+
+// visit(i, value): key or document i was found; value is valid only during the call.
+using GetVisitor = std::function<void(size_t index, std::string_view value)>;
+// visit(key, value) in key order; return false to stop.
+using ListVisitor = std::function<bool(std::string_view key, std::string_view value)>;
+// visit(id, document) in id order; return false to stop.
+using DocVisitor = std::function<bool(uint64_t id, std::string_view doc)>;
+
+class Backend {
+  public:
+    virtual ~Backend() = default;
+
+    // The registered type name ("map", "rocksdb", ...).
+    virtual std::string type() const = 0;
+    // The effective configuration: what was given, with every default filled in.
+    virtual nlohmann::json config() const = 0;
+    // Ordered keys: list/iter and document listing work only on sorted backends.
+    virtual bool is_sorted() const = 0;
+    // False for document-only backends (log, array): key/value calls get OpUnsupported.
+    virtual bool supports_kv() const { return true; }
+    // Removes persistent files (called when a database is destroyed on purpose).
+    virtual void destroy() {}
+
+    // ---- key/value
+    virtual Status count(uint64_t& n) = 0;
+    // found[i] = 1 when keys[i] is present (found has keys.size() entries on entry).
+    virtual Status exists(const KeyList& keys, std::vector<uint8_t>& found) = 0;
+    // sizes[i] = value size, or YOKAN_KEY_NOT_FOUND (sizes has keys.size() entries on entry).
+    virtual Status length(const KeyList& keys, std::vector<uint64_t>& sizes) = 0;
+    // Honours APPEND, NEW_ONLY and EXIST_ONLY. With one key, a refused put returns KeyExists
+    // (NEW_ONLY) or NotFound (EXIST_ONLY); with several, refused pairs are skipped silently.
+    virtual Status put(int32_t mode, const KeyList& keys, const KeyList& values) = 0;
+    // visit(i, value) for each present key, in order; missing keys are not visited.
+    // With CONSUME the visited keys are erased, atomically with the read.
+    virtual Status get(int32_t mode, const KeyList& keys, const GetVisitor& visit) = 0;
+    // Missing keys are not an error.
+    virtual Status erase(const KeyList& keys) = 0;
+    // Sorted backends: visit, in order, the keys after from_key (at it too when inclusive)
+    // that start with prefix, until visit returns false. value is empty unless with_values.
+    virtual Status list(std::string_view from_key, bool inclusive, std::string_view prefix, bool with_values,
+                        const ListVisitor& visit);
+
+    // ---- documents. The default implementation stores collections as key/value pairs in
+    // this backend (src/yokan/doc_store.cpp); document-only backends override all of them.
+    virtual Status coll_create(std::string_view name);
+    virtual Status coll_drop(std::string_view name);
+    virtual Status coll_exists(std::string_view name, bool& exists);
+    virtual Status coll_last_id(std::string_view name, uint64_t& id);  // next id to be assigned
+    virtual Status coll_size(std::string_view name, uint64_t& size);   // live documents
+    // ids gets one id per document, consecutive, starting at the collection's next id.
+    virtual Status doc_store(int32_t mode, std::string_view coll, const KeyList& docs, IdList& ids);
+    // An unknown id gives InvalidId unless mode has UPDATE_NEW.
+    virtual Status doc_update(int32_t mode, std::string_view coll, const IdList& ids, const KeyList& docs);
+    // visit(i, doc) for each live id; CONSUME erases what it visits.
+    virtual Status doc_load(int32_t mode, std::string_view coll, const IdList& ids, const GetVisitor& visit);
+    virtual Status doc_length(std::string_view coll, const IdList& ids, std::vector<uint64_t>& sizes);
+    virtual Status doc_erase(std::string_view coll, const IdList& ids);
+    // Visits live documents with id >= start_id, in id order, until visit returns false.
+    virtual Status doc_list(std::string_view coll, uint64_t start_id, const DocVisitor& visit);
+
+  protected:
+    // Serializes id allocation and size accounting in the default document store.
+    std::mutex doc_mutex_;
+};
+
+using BackendFactory = std::function<std::unique_ptr<Backend>(const nlohmann::json& config)>;
+
+// Registry of backend types. create_backend throws Exception(InvalidBackend) for an unknown
+// type and lets factories throw Exception(InvalidConfig) naming the bad key. A type of the
+// form "libfoo.so:name" dlopens libfoo.so (whose backends register themselves) first.
+void register_backend(const std::string& type, BackendFactory factory);
+std::unique_ptr<Backend> create_backend(const std::string& type, const nlohmann::json& config);
+std::vector<std::string> available_backends();
+
+}  // namespace mochi::yokan
+
+#define YOKAN_REGISTER_BACKEND(type_name, Class)                                                    \
+    static const bool kinako_yokan_registered_##type_name = [] {                                    \
+        ::mochi::yokan::register_backend(#type_name,                                                \
+                                         [](const nlohmann::json& c) { return Class::create(c); }); \
+        return true;                                                                                \
+    }()

@@ -1,0 +1,183 @@
+// In-memory backends over standard containers: map and set (sorted), unordered_map and
+// unordered_set (hashed). One template; the four types differ in the container and whether
+// values are stored.
+#pragma once
+
+#include <mochi/yokan/backend.hpp>
+#include <mochi/yokan/config_check.hpp>
+
+#include <map>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mochi::yokan::backends {
+
+// Traits: how to read a value and store a pair, per container kind.
+template <typename C>
+struct Kind;
+
+template <typename K, typename V, typename... R>
+struct Kind<std::map<K, V, R...>> {
+    static constexpr bool has_values = true, sorted = true;
+    template <typename It> static std::string_view value(It it) { return it->second; }
+    template <typename It> static std::string_view key(It it) { return it->first; }
+};
+template <typename K, typename V, typename... R>
+struct Kind<std::unordered_map<K, V, R...>> {
+    static constexpr bool has_values = true, sorted = false;
+    template <typename It> static std::string_view value(It it) { return it->second; }
+    template <typename It> static std::string_view key(It it) { return it->first; }
+};
+template <typename K, typename... R>
+struct Kind<std::set<K, R...>> {
+    static constexpr bool has_values = false, sorted = true;
+    template <typename It> static std::string_view value(It) { return {}; }
+    template <typename It> static std::string_view key(It it) { return *it; }
+};
+template <typename K, typename... R>
+struct Kind<std::unordered_set<K, R...>> {
+    static constexpr bool has_values = false, sorted = false;
+    template <typename It> static std::string_view value(It) { return {}; }
+    template <typename It> static std::string_view key(It it) { return *it; }
+};
+
+template <typename Container>
+class MemoryBackend : public Backend {
+    using K = Kind<Container>;
+
+  public:
+    MemoryBackend(std::string type, nlohmann::json cfg, bool use_lock)
+    : type_(std::move(type)), cfg_(std::move(cfg)), use_lock_(use_lock) {}
+
+    std::string type() const override { return type_; }
+    nlohmann::json config() const override { return cfg_; }
+    bool is_sorted() const override { return K::sorted; }
+
+    Status count(uint64_t& n) override {
+        auto l = shared();
+        n = data_.size();
+        return Status::Success;
+    }
+
+    Status exists(const KeyList& keys, std::vector<uint8_t>& found) override {
+        auto l = shared();
+        for (size_t i = 0; i < keys.size(); ++i) found[i] = find(keys[i]) != data_.end();
+        return Status::Success;
+    }
+
+    Status length(const KeyList& keys, std::vector<uint64_t>& sizes) override {
+        auto l = shared();
+        for (size_t i = 0; i < keys.size(); ++i) {
+            auto it = find(keys[i]);
+            sizes[i] = it == data_.end() ? YOKAN_KEY_NOT_FOUND : K::value(it).size();
+        }
+        return Status::Success;
+    }
+
+    Status put(int32_t mode, const KeyList& keys, const KeyList& values) override {
+        if constexpr (!K::has_values) {
+            for (auto v : values)
+                if (!v.empty()) return Status::InvalidArgs;  // sets store keys only
+        }
+        auto l = exclusive();
+        bool single = keys.size() == 1;
+        for (size_t i = 0; i < keys.size(); ++i) {
+            auto it = find(keys[i]);
+            bool present = it != data_.end();
+            if ((mode & YOKAN_MODE_NEW_ONLY) && present) {
+                if (single) return Status::KeyExists;
+                continue;
+            }
+            if ((mode & YOKAN_MODE_EXIST_ONLY) && !present) {
+                if (single) return Status::NotFound;
+                continue;
+            }
+            if constexpr (K::has_values) {
+                if (present) {
+                    if (mode & YOKAN_MODE_APPEND) it->second.append(values[i].data(), values[i].size());
+                    else it->second.assign(values[i].data(), values[i].size());
+                } else {
+                    data_.emplace(std::string(keys[i]), std::string(values[i]));
+                }
+            } else if (!present) {
+                data_.emplace(std::string(keys[i]));
+            }
+        }
+        return Status::Success;
+    }
+
+    Status get(int32_t mode, const KeyList& keys, const GetVisitor& visit) override {
+        if (mode & YOKAN_MODE_CONSUME) {
+            auto l = exclusive();
+            for (size_t i = 0; i < keys.size(); ++i) {
+                auto it = find(keys[i]);
+                if (it == data_.end()) continue;
+                visit(i, K::value(it));
+                data_.erase(it);
+            }
+            return Status::Success;
+        }
+        auto l = shared();
+        for (size_t i = 0; i < keys.size(); ++i) {
+            auto it = find(keys[i]);
+            if (it != data_.end()) visit(i, K::value(it));
+        }
+        return Status::Success;
+    }
+
+    Status erase(const KeyList& keys) override {
+        auto l = exclusive();
+        for (auto k : keys) {
+            auto it = find(k);
+            if (it != data_.end()) data_.erase(it);
+        }
+        return Status::Success;
+    }
+
+    Status list(std::string_view from_key, bool inclusive, std::string_view prefix, bool with_values,
+                const ListVisitor& visit) override {
+        if constexpr (!K::sorted) {
+            return Status::OpUnsupported;
+        } else {
+            auto l = shared();
+            auto it = from_key.empty() ? data_.begin()
+                                       : (inclusive ? data_.lower_bound(from_key) : data_.upper_bound(from_key));
+            // Skip straight to the prefix when it sorts after the start key.
+            if (!prefix.empty() && (it == data_.end() || K::key(it) < prefix)) {
+                if (from_key.empty() || std::string_view(from_key) < prefix) it = data_.lower_bound(prefix);
+            }
+            for (; it != data_.end(); ++it) {
+                std::string_view k = K::key(it);
+                if (!prefix.empty() && k.compare(0, prefix.size(), prefix) != 0) {
+                    if (k > prefix) break;  // past every key with the prefix
+                    continue;
+                }
+                if (!visit(k, with_values ? K::value(it) : std::string_view())) break;
+            }
+            return Status::Success;
+        }
+    }
+
+  private:
+    auto find(std::string_view k) {
+        if constexpr (K::sorted) return data_.find(k);
+        else return data_.find(std::string(k));
+    }
+    std::shared_lock<std::shared_mutex> shared() {
+        return use_lock_ ? std::shared_lock<std::shared_mutex>(mutex_) : std::shared_lock<std::shared_mutex>();
+    }
+    std::unique_lock<std::shared_mutex> exclusive() {
+        return use_lock_ ? std::unique_lock<std::shared_mutex>(mutex_) : std::unique_lock<std::shared_mutex>();
+    }
+
+    std::string type_;
+    nlohmann::json cfg_;
+    bool use_lock_;
+    std::shared_mutex mutex_;
+    Container data_;
+};
+
+}  // namespace mochi::yokan::backends

@@ -1,0 +1,49 @@
+// Client internals: a database handle's target, and the call path every operation shares
+// (encode header, forward, turn the status into an exception or a reader of the output).
+#pragma once
+
+#include <mochi/yokan/client.hpp>
+
+#include "wire.hpp"
+
+#include <cstring>
+
+namespace mochi::yokan::detail {
+
+struct DatabaseImpl {
+    margo::Engine engine;
+    margo::Address address;
+    uint16_t provider_id = 0;
+
+    // A response kept alive while its Reader is in use.
+    struct Reply {
+        margo::Response response;
+        wire::Reader reader;
+    };
+
+    // Starts a request for rpc: the header, then whatever the caller appends.
+    static std::string begin(int32_t mode, double timeout_ms) {
+        check_mode(mode);
+        std::string req;
+        req.reserve(128);
+        wire::Writer w(req);
+        w.header({mode, timeout_ms});
+        return req;
+    }
+
+    // Sends the request and returns the reply positioned after the status. Throws Exception.
+    Reply call(const char* rpc, const std::string& request, double timeout_ms) const;
+};
+
+// Copies n bytes from the reply into a caller buffer (zero-length safe).
+inline void copy_out(char* dst, std::string_view src) {
+    if (!src.empty()) std::memcpy(dst, src.data(), src.size());
+}
+
+// Encodes the caller's output space: one capacity per buffer.
+inline void write_per_item(wire::Writer& w, const std::vector<Buffer>& bufs) {
+    w.pod<uint8_t>(static_cast<uint8_t>(wire::Space::PerItem));
+    for (auto& b : bufs) w.pod<uint64_t>(b.size);
+}
+
+}  // namespace mochi::yokan::detail

@@ -1,0 +1,173 @@
+// The byte layout of Yokan requests and responses. Every request starts with a RequestHeader
+// (mode, timeout); lists travel as a count, a size per item, then the items back to back, so
+// the provider reads keys and values as views into the received message (no copies). Every
+// response starts with a status; nothing follows unless it is Success.
+//
+// Reader checks every length against the message: a malformed request becomes InvalidArgs,
+// never an out-of-bounds read.
+#pragma once
+
+#include <mochi/yokan/common.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mochi::yokan::detail::wire {
+
+struct RequestHeader {
+    int32_t mode = 0;
+    double timeout_ms = 0;  // also bounds server-side waits (WAIT)
+};
+
+// How a request describes the caller's output space.
+enum class Space : uint8_t {
+    PerItem = 0,    // one capacity per item
+    Packed = 1,     // one total capacity, items back to back
+    Unlimited = 2,  // fetch/iter: every item in full
+};
+
+class Writer {
+  public:
+    explicit Writer(std::string& out) : out_(out) {}
+    template <typename T>
+    void pod(const T& v) {
+        out_.append(reinterpret_cast<const char*>(&v), sizeof(T));
+    }
+    void header(const RequestHeader& h) {
+        pod(h.mode);
+        pod(h.timeout_ms);
+    }
+    void bytes(std::string_view s) {
+        pod<uint64_t>(s.size());
+        out_.append(s.data(), s.size());
+    }
+    template <typename List>
+    void list(const List& items) {  // any container of string_view-like items
+        pod<uint64_t>(items.size());
+        for (const auto& it : items) pod<uint64_t>(std::string_view(it).size());
+        for (const auto& it : items) out_.append(std::string_view(it).data(), std::string_view(it).size());
+    }
+    void u64s(const std::vector<uint64_t>& v) {
+        pod<uint64_t>(v.size());
+        out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(uint64_t));
+    }
+    // Reserves room for n u64 to be filled later (sizes known only after the data).
+    size_t reserve_u64s(size_t n) {
+        size_t at = out_.size();
+        out_.append(n * sizeof(uint64_t), '\0');
+        return at;
+    }
+    void set_u64(size_t at, size_t index, uint64_t v) {
+        std::memcpy(&out_[at + index * sizeof(uint64_t)], &v, sizeof(v));
+    }
+    void raw(std::string_view s) { out_.append(s.data(), s.size()); }
+    std::string& str() { return out_; }
+
+  private:
+    std::string& out_;
+};
+
+class Reader {
+  public:
+    explicit Reader(std::string_view in) : in_(in) {}
+    template <typename T>
+    T pod() {
+        need(sizeof(T));
+        T v;
+        std::memcpy(&v, in_.data() + pos_, sizeof(T));
+        pos_ += sizeof(T);
+        return v;
+    }
+    RequestHeader header() {
+        RequestHeader h;
+        h.mode = pod<int32_t>();
+        h.timeout_ms = pod<double>();
+        return h;
+    }
+    std::string_view bytes() {
+        uint64_t n = pod<uint64_t>();
+        need(n);
+        std::string_view s = in_.substr(pos_, n);
+        pos_ += n;
+        return s;
+    }
+    std::string_view raw(size_t n) {
+        need(n);
+        std::string_view s = in_.substr(pos_, n);
+        pos_ += n;
+        return s;
+    }
+    std::vector<std::string_view> list() {
+        uint64_t n = count(sizeof(uint64_t));
+        std::vector<uint64_t> sizes(n);
+        need(n * sizeof(uint64_t));
+        std::memcpy(sizes.data(), in_.data() + pos_, n * sizeof(uint64_t));
+        pos_ += n * sizeof(uint64_t);
+        std::vector<std::string_view> items(n);
+        for (size_t i = 0; i < n; ++i) {
+            need(sizes[i]);
+            items[i] = in_.substr(pos_, sizes[i]);
+            pos_ += sizes[i];
+        }
+        return items;
+    }
+    std::vector<uint64_t> u64s() {
+        uint64_t n = count(sizeof(uint64_t));
+        return u64s_n(n);
+    }
+    std::vector<uint64_t> u64s_n(uint64_t n) {
+        need(n * sizeof(uint64_t));
+        std::vector<uint64_t> v(n);
+        std::memcpy(v.data(), in_.data() + pos_, n * sizeof(uint64_t));
+        pos_ += n * sizeof(uint64_t);
+        return v;
+    }
+    size_t remaining() const { return in_.size() - pos_; }
+
+  private:
+    // A count of items of at least min_size bytes each; rejects counts the message cannot hold.
+    uint64_t count(size_t min_size) {
+        uint64_t n = pod<uint64_t>();
+        if (min_size && n > remaining() / min_size) throw Exception(Status::InvalidArgs, "malformed request: bad count");
+        return n;
+    }
+    void need(uint64_t n) const {
+        if (n > in_.size() - pos_) throw Exception(Status::InvalidArgs, "malformed request: truncated");
+    }
+    std::string_view in_;
+    size_t pos_ = 0;
+};
+
+// The RPC names (Yokan's). The *_direct names map to the same handlers: payloads move by
+// RMA automatically when large, so NO_RDMA is only a hint here.
+namespace rpc {
+constexpr const char* count = "yk_count";
+constexpr const char* put = "yk_put";
+constexpr const char* get = "yk_get";
+constexpr const char* fetch = "yk_fetch";
+constexpr const char* exists = "yk_exists";
+constexpr const char* length = "yk_length";
+constexpr const char* erase = "yk_erase";
+constexpr const char* erase_range = "yk_erase_range";
+constexpr const char* list_keys = "yk_list_keys";
+constexpr const char* list_keyvals = "yk_list_keyvals";
+constexpr const char* coll_create = "yk_coll_create";
+constexpr const char* coll_drop = "yk_coll_drop";
+constexpr const char* coll_exists = "yk_coll_exists";
+constexpr const char* coll_last_id = "yk_coll_last_id";
+constexpr const char* coll_size = "yk_coll_size";
+constexpr const char* doc_store = "yk_doc_store";
+constexpr const char* doc_update = "yk_doc_update";
+constexpr const char* doc_load = "yk_doc_load";
+constexpr const char* doc_fetch = "yk_doc_fetch";
+constexpr const char* doc_length = "yk_doc_length";
+constexpr const char* doc_erase = "yk_doc_erase";
+constexpr const char* doc_list = "yk_doc_list";
+}  // namespace rpc
+
+constexpr const char* kIdentity = "yokan";
+
+}  // namespace mochi::yokan::detail::wire
