@@ -92,7 +92,7 @@ void run(const std::string& proto, const std::string& backend, int iters) {
             t_get.push_back(time_us([&] { db.get(k, {out.data(), out.size()}); }));
         }
         // Batches of 1,000.
-        const size_t B = 1000;
+        const size_t B = getenv("KINAKO_BENCH_BATCH") ? size_t(atoi(getenv("KINAKO_BENCH_BATCH"))) : 1000;
         std::vector<std::string> keys(B);
         std::vector<std::string_view> kv(B), vv(B, value);
         std::vector<std::string> outs(B, std::string(64, '\0'));
@@ -136,9 +136,9 @@ void run(const std::string& proto, const std::string& backend, int iters) {
         line("echo_8B(baseline)", echo_us, 1);
         line("put", median(t_put), 1);
         line("get", median(t_get), 1);
-        line("put_multi(1000)", median(t_putm), B);
-        line("get_multi(1000)", median(t_getm), B);
-        line("get_packed(1000)", median(t_getp), B);
+        line("put_multi(batch)", median(t_putm), B);
+        line("get_multi(batch)", median(t_getm), B);
+        line("get_packed(batch)", median(t_getp), B);
         if (!t_list.empty()) line("list_keyvals(100)", median(t_list), 100);
         fflush(stdout);
         addr.shutdown();

@@ -85,8 +85,10 @@ class MemoryBackend : public Backend {
         auto l = exclusive();
         bool single = keys.size() == 1;
         for (size_t i = 0; i < keys.size(); ++i) {
-            auto it = find(keys[i]);
-            bool present = it != data_.end();
+            // One tree walk per key: the lower bound both answers "present?" and is the
+            // insertion hint (large maps are cache-miss bound, so walks are what costs).
+            auto it = locate(keys[i]);
+            bool present = it != data_.end() && K::key(it) == keys[i];
             if ((mode & YOKAN_MODE_NEW_ONLY) && present) {
                 if (single) return Status::KeyExists;
                 continue;
@@ -100,10 +102,10 @@ class MemoryBackend : public Backend {
                     if (mode & YOKAN_MODE_APPEND) it->second.append(values[i].data(), values[i].size());
                     else it->second.assign(values[i].data(), values[i].size());
                 } else {
-                    data_.emplace(std::string(keys[i]), std::string(values[i]));
+                    insert(it, keys[i], values[i]);
                 }
             } else if (!present) {
-                data_.emplace(std::string(keys[i]));
+                insert(it, keys[i], {});
             }
         }
         return Status::Success;
@@ -162,6 +164,21 @@ class MemoryBackend : public Backend {
     }
 
   private:
+    // Sorted: the first element not before k; hashed: the element or end().
+    auto locate(std::string_view k) {
+        if constexpr (K::sorted) return data_.lower_bound(k);
+        else return data_.find(std::string(k));
+    }
+    template <typename It>
+    void insert(It hint, std::string_view k, std::string_view v) {
+        if constexpr (K::has_values) {
+            if constexpr (K::sorted) data_.emplace_hint(hint, std::string(k), std::string(v));
+            else data_.emplace(std::string(k), std::string(v));
+        } else {
+            if constexpr (K::sorted) data_.emplace_hint(hint, std::string(k));
+            else data_.emplace(std::string(k));
+        }
+    }
     auto find(std::string_view k) {
         if constexpr (K::sorted) return data_.find(k);
         else return data_.find(std::string(k));
