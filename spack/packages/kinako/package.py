@@ -10,7 +10,7 @@ class Kinako(CMakePackage, PythonExtension):
 
     version("main", branch="main")
 
-    variant("python", default=True, description="Build the Python bindings (mochi.margo, pymargo)")
+    variant("python", default=True, description="Build the Python bindings (mochi.margo, pymargo, mochi.yokan, mochi.warabi, mochi.bedrock)")
 
     depends_on("cmake@3.20:", type="build")
     depends_on("libfabric fabrics=tcp,rxm,shm")
@@ -19,6 +19,10 @@ class Kinako(CMakePackage, PythonExtension):
     depends_on("xxhash")
     depends_on("googletest", type="test")
     depends_on("mpi")
+    depends_on("rocksdb")
+    depends_on("lmdb")
+    depends_on("leveldb")
+    depends_on("pmdk")
     depends_on("python@3.9:", when="+python", type=("build", "link", "run"))
     depends_on("py-pybind11@2.11:", when="+python", type="build")
     depends_on("py-numpy", when="+python", type=("build", "run"))
@@ -32,4 +36,7 @@ class Kinako(CMakePackage, PythonExtension):
             self.define("KINAKO_LIB_INSTALL_DIR", "lib"),
             self.define("KINAKO_PYTHON_RPATH", self.prefix.lib),
         ]
+        if self.spec.satisfies("+python"):
+            # Extensions and the mochi/pymargo packages go to site-packages, next to each other.
+            args.append(self.define("KINAKO_PYTHON_INSTALL_DIR", python_platlib))
         return args
