@@ -109,6 +109,30 @@ json make_xstream(const std::string& name, const std::string& pool) {
 
 }  // namespace
 
+PoolSpec check_new_pool(json& pool, const json& current_abt) {
+    json abt = {{"pools", current_abt.value("pools", json::array())}};
+    if (!pool.is_object()) bad("pool", pool, "expected an object");
+    abt["pools"].push_back(pool);
+    EngineConfig tmp;
+    parse_pools(abt, tmp);
+    pool = abt["pools"].back();
+    return tmp.pools.back();
+}
+
+XstreamSpec check_new_xstream(json& xstream, const json& current_abt) {
+    if (!xstream.is_object()) bad("xstream", xstream, "expected an object");
+    if (!xstream.contains("name")) bad("xstream.name", json(), "missing");
+    for (auto& x : current_abt.value("xstreams", json::array()))
+        if (x.value("name", "") == xstream["name"]) bad("xstream.name", xstream["name"], "duplicate xstream name");
+    if (!xstream.contains("scheduler")) xstream["scheduler"] = {{"type", "basic_wait"}, {"pools", json::array({"__primary__"})}};
+    json abt = {{"pools", current_abt.value("pools", json::array())}, {"xstreams", json::array({xstream})}};
+    EngineConfig tmp;
+    parse_pools(abt, tmp);
+    parse_xstreams(abt, tmp);
+    xstream = abt["xstreams"].back();
+    return tmp.xstreams.back();
+}
+
 EngineConfig make_engine_config(const std::string& json_text, bool use_progress_thread, int rpc_thread_count) {
     EngineConfig cfg;
     json j = json::object();

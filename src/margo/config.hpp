@@ -34,4 +34,9 @@ struct EngineConfig {
 // message naming the bad key and value.
 EngineConfig make_engine_config(const std::string& json_text, bool use_progress_thread, int rpc_thread_count);
 
+// Checks one new argobots.pools / argobots.xstreams entry against the current argobots
+// section (names unique, pools of an xstream exist) and completes it in place.
+PoolSpec check_new_pool(nlohmann::json& pool, const nlohmann::json& current_abt);
+XstreamSpec check_new_xstream(nlohmann::json& xstream, const nlohmann::json& current_abt);
+
 }  // namespace kinako::margo

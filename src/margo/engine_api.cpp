@@ -127,6 +127,10 @@ AsyncTransfer Engine::itransfer(BulkOp op, const Address& origin, const Bulk& re
 }
 
 void Engine::enable_remote_shutdown() const { impl_->enable_remote_shutdown(); }
+void Engine::add_pool(const std::string& pool_json) const { impl_->add_pool(pool_json); }
+void Engine::remove_pool(const std::string& name) const { impl_->remove_pool(name); }
+void Engine::add_xstream(const std::string& xstream_json) const { impl_->add_xstream(xstream_json); }
+void Engine::remove_xstream(const std::string& name) const { impl_->remove_xstream(name); }
 
 void Engine::register_identity(uint16_t provider_id, const std::string& identity) const {
     impl_->set_identity(provider_id, identity);

@@ -7,6 +7,7 @@
 namespace mochi::margo::detail {
 
 using kinako::margo::make_engine_config;
+using nlohmann::json;
 
 namespace {
 const char* kShutdownRpc = "__kinako_remote_shutdown__";
@@ -151,7 +152,114 @@ Address EngineImpl::lookup(const std::string& s) {
     }
 }
 
-std::string EngineImpl::config() const { return cfg_.json.dump(); }
+std::string EngineImpl::config() const {
+    std::lock_guard<std::mutex> lock(layout_mutex_);
+    return cfg_.json.dump();
+}
+
+// ---------------------------------------------------------------- run-time pools and xstreams
+
+void EngineImpl::add_pool(const std::string& pool_json) {
+    json p;
+    try {
+        p = json::parse(pool_json);
+    } catch (const json::exception& e) {
+        throw std::invalid_argument(std::string("invalid pool config: malformed JSON: ") + e.what());
+    }
+    std::lock_guard<std::mutex> lock(layout_mutex_);
+    if (!running()) throw std::invalid_argument("cannot add a pool: the engine is finalizing");
+    auto spec = kinako::margo::check_new_pool(p, cfg_.json["argobots"]);
+    cfg_.pools.push_back(spec);
+    cfg_.json["argobots"]["pools"].push_back(p);
+    pools_.push_back(std::make_shared<Pool>(spec.name, spec.kind, spec.access));
+}
+
+void EngineImpl::remove_pool(const std::string& name) {
+    std::lock_guard<std::mutex> lock(layout_mutex_);
+    size_t idx = pools_.size();
+    for (size_t i = 0; i < pools_.size(); i++)
+        if (pools_[i]->name() == name) idx = i;
+    auto refuse = [&](const std::string& why) {
+        throw std::invalid_argument("cannot remove pool \"" + name + "\": " + why);
+    };
+    if (idx == pools_.size()) refuse("no such pool");
+    if (pools_[idx] == progress_pool_) refuse("it is the progress pool");
+    if (pools_[idx] == rpc_pool_) refuse("it is the rpc pool");
+    for (auto& xs : xstreams_)
+        for (auto& p : xs->pools())
+            if (p == pools_[idx]) refuse("xstream \"" + xs->name() + "\" uses it");
+    {
+        std::lock_guard<std::mutex> reg(registry_mutex_);
+        for (auto& kv : registry_)
+            if (kv.second->pool == pools_[idx]) refuse("RPC \"" + kv.second->name + "\" runs in it");
+    }
+    if (pools_[idx]->size() > 0) refuse("it still holds work");
+    pools_.erase(pools_.begin() + idx);
+    cfg_.pools.erase(cfg_.pools.begin() + idx);
+    auto& arr = cfg_.json["argobots"]["pools"];
+    arr.erase(arr.begin() + idx);
+    auto shift = [idx](size_t& i) { if (i > idx) --i; };
+    shift(cfg_.progress_pool);
+    shift(cfg_.rpc_pool);
+    for (auto& x : cfg_.xstreams)
+        for (auto& i : x.pools) shift(i);
+}
+
+void EngineImpl::add_xstream(const std::string& xstream_json) {
+    json x;
+    try {
+        x = json::parse(xstream_json);
+    } catch (const json::exception& e) {
+        throw std::invalid_argument(std::string("invalid xstream config: malformed JSON: ") + e.what());
+    }
+    std::lock_guard<std::mutex> lock(layout_mutex_);
+    if (!running()) throw std::invalid_argument("cannot add an xstream: the engine is finalizing");
+    auto spec = kinako::margo::check_new_xstream(x, cfg_.json["argobots"]);
+    std::vector<std::shared_ptr<Pool>> ps;
+    for (size_t i : spec.pools) ps.push_back(pools_[i]);
+    auto xs = std::make_unique<Xstream>(spec.name, ps, cfg_.stack_size);
+    xs->start();
+    xstreams_.push_back(std::move(xs));
+    cfg_.xstreams.push_back(spec);
+    cfg_.json["argobots"]["xstreams"].push_back(x);
+}
+
+void EngineImpl::remove_xstream(const std::string& name) {
+    std::unique_ptr<Xstream> victim;
+    {
+        std::lock_guard<std::mutex> lock(layout_mutex_);
+        auto refuse = [&](const std::string& why) {
+            throw std::invalid_argument("cannot remove xstream \"" + name + "\": " + why);
+        };
+        size_t idx = xstreams_.size();
+        for (size_t i = 0; i < xstreams_.size(); i++)
+            if (xstreams_[i]->name() == name) idx = i;
+        if (idx == xstreams_.size()) refuse("no such xstream");
+        if (name == "__primary__") refuse("the primary xstream cannot be removed");
+        if (xstreams_[idx].get() == Xstream::current()) refuse("it is running this call");
+        // Pools this xstream serves must keep another xstream if anything depends on them.
+        for (auto& p : xstreams_[idx]->pools()) {
+            bool other = false;
+            for (size_t i = 0; i < xstreams_.size(); i++)
+                if (i != idx)
+                    for (auto& q : xstreams_[i]->pools()) other |= q == p;
+            if (other) continue;
+            bool needed = p == progress_pool_ || p == rpc_pool_ || p->size() > 0;
+            {
+                std::lock_guard<std::mutex> reg(registry_mutex_);
+                for (auto& kv : registry_) needed |= kv.second->pool == p;
+            }
+            if (needed) refuse("it is the only xstream running pool \"" + p->name() + "\"");
+        }
+        victim = std::move(xstreams_[idx]);
+        xstreams_.erase(xstreams_.begin() + idx);
+        cfg_.xstreams.erase(cfg_.xstreams.begin() + idx);
+        auto& arr = cfg_.json["argobots"]["xstreams"];
+        for (auto it = arr.begin(); it != arr.end(); ++it)
+            if (it->value("name", "") == name) { arr.erase(it); break; }
+    }
+    victim->stop();
+}
 
 // ---------------------------------------------------------------- progress
 

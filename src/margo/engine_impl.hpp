@@ -147,6 +147,12 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     void wait_transfer(AsyncTransfer::State& st);
 
     void enable_remote_shutdown() { remote_shutdown_ = true; }
+    // Whether the peer process still exists; probes at most once a second per peer unless fresh.
+    bool peer_alive_cached(const std::string& raw, bool fresh);
+    void add_pool(const std::string& pool_json);
+    void remove_pool(const std::string& name);
+    void add_xstream(const std::string& xstream_json);
+    void remove_xstream(const std::string& name);
     // Provider identities ("yokan", "warabi", ...), answered to peers that check a handle.
     void set_identity(uint16_t provider_id, const std::string& identity);
     std::string identity(uint16_t provider_id) const;
@@ -196,6 +202,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     std::unique_ptr<kinako::na::Endpoint> ep_;
     size_t eager_payload_max_ = 0;
 
+    mutable std::mutex layout_mutex_;  // pools_, xstreams_ and cfg_ changed at run time
     std::vector<std::shared_ptr<Pool>> pools_;
     std::vector<std::unique_ptr<Xstream>> xstreams_;
     std::shared_ptr<Pool> progress_pool_, rpc_pool_;
@@ -230,6 +237,8 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     std::condition_variable state_cv_;
     std::vector<std::function<void()>> prefinalize_cbs_, finalize_cbs_;
     std::atomic<bool> remote_shutdown_{false};
+    std::mutex liveness_mutex_;
+    std::unordered_map<std::string, std::pair<std::chrono::steady_clock::time_point, bool>> liveness_;
     mutable std::mutex identity_mutex_;
     std::unordered_map<uint16_t, std::string> identities_;
 

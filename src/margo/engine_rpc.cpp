@@ -73,6 +73,7 @@ uint64_t EngineImpl::define(const std::string& name, Handler handler, uint16_t p
     entry->pool = rpc_pool_;
     if (!pool.empty()) {
         entry->pool = nullptr;
+        std::lock_guard<std::mutex> layout(layout_mutex_);
         for (auto& p : pools_)
             if (p->name() == pool) entry->pool = p;
         if (!entry->pool) throw Exception("margo_register", Status::InvalidArg, "no pool named \"" + pool + "\"");
@@ -242,8 +243,12 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
             call->done.wait_until(slice_end);
         } else {
             // Drive progress ourselves when nobody else does: no thread hand-off on the way back.
+            // Only one outside thread can drive progress at a time; the others sleep until
+            // their call completes (the driver or the progress loop sets `done`). Waking them
+            // every millisecond instead swamps the cores when hundreds of threads wait.
             int wait_ms = now < spin_until ? 0 : 1;
-            if (!running() || !try_progress(wait_ms)) call->done.wait_until(std::min(slice_end, now + std::chrono::milliseconds(1)));
+            if (!running()) call->done.wait_until(std::min(slice_end, now + std::chrono::milliseconds(1)));
+            else if (!try_progress(wait_ms)) call->done.wait_until(std::min(slice_end, now + std::chrono::milliseconds(20)));
         }
         if (!call->done.ready() && Clock::now() >= next_liveness) {
             next_liveness = Clock::now() + std::chrono::seconds(1);
@@ -251,7 +256,7 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
             bool dead = true;
             for (int probe = 0; probe < 3 && dead && !call->done.ready(); probe++) {
                 if (probe) sleep_ms(100);
-                dead = !kinako::margo::peer_alive(proto_.provider, call->target_raw);
+                dead = !peer_alive_cached(call->target_raw, probe > 0);
             }
             if (dead && !call->done.ready()) complete_call(call, Status::HostUnreach);
         }
@@ -274,6 +279,21 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
     if (call->status == Status::Success && call->large_response && !call->finished) finish_large_response(*call);
     call->finished = true;
     call->input_mr = kinako::na::MemoryRegion();
+}
+
+bool EngineImpl::peer_alive_cached(const std::string& raw, bool fresh) {
+    // Many calls waiting on one peer share one probe a second (a tcp probe is a connect).
+    auto now = Clock::now();
+    {
+        std::lock_guard<std::mutex> lock(liveness_mutex_);
+        auto it = liveness_.find(raw);
+        if (!fresh && it != liveness_.end() && now - it->second.first < std::chrono::seconds(1))
+            return it->second.second;
+    }
+    bool alive = kinako::margo::peer_alive(proto_.provider, raw);
+    std::lock_guard<std::mutex> lock(liveness_mutex_);
+    liveness_[raw] = {Clock::now(), alive};
+    return alive;
 }
 
 void EngineImpl::complete_call(const std::shared_ptr<PendingCall>& call, Status status) {

@@ -147,6 +147,9 @@ Backend& ProviderImpl::doc_backend(int32_t mode) {
     if (mode & (YOKAN_MODE_LUA_FILTER | YOKAN_MODE_LIB_FILTER | YOKAN_MODE_FILTER_VALUE))
         throw Exception(Status::InvalidMode, "Invalid mode: Lua and library filters are not supported (mode=" +
                                                  std::to_string(mode) + ")");
+    if (!backend->supports_documents())
+        throw Exception(Status::OpUnsupported, "Unsupported operation or mode: backend \"" + backend->type() +
+                                                   "\" stores keys only, so it cannot hold documents");
     return *backend;
 }
 

@@ -10,6 +10,15 @@ std::string_view read_name(wire::Reader& r) {
     if (name.empty()) throw Exception(Status::InvalidArgs, "Invalid argument: empty collection name");
     return name;
 }
+// The watcher key of a document (collection + id), marked so it never equals the watch of a
+// plain key a caller might wait on.
+std::string doc_watch_key(std::string_view coll, uint64_t id) {
+    std::string k("\x02yk_doc_watch\0", 14);
+    k.append(coll.data(), coll.size());
+    k.push_back('\0');
+    k.append(reinterpret_cast<const char*>(&id), sizeof(id));
+    return k;
+}
 }  // namespace
 
 Status ProviderImpl::coll_create(const wire::RequestHeader& h, wire::Reader& r, wire::Writer&) {
@@ -51,7 +60,10 @@ Status ProviderImpl::doc_store(const wire::RequestHeader& h, wire::Reader& r, wi
     auto docs = r.list();
     IdList ids;
     Status s = b.doc_store(h.mode, name, docs, ids);
-    if (s == Status::Success) w.raw(std::string_view(reinterpret_cast<const char*>(ids.data()), ids.size() * 8));
+    if (s != Status::Success) return s;
+    w.raw(std::string_view(reinterpret_cast<const char*>(ids.data()), ids.size() * 8));
+    if (h.mode & YOKAN_MODE_NOTIFY)
+        for (auto id : ids) watcher.notify(doc_watch_key(name, id));
     return s;
 }
 
@@ -65,6 +77,8 @@ Status ProviderImpl::doc_update(const wire::RequestHeader& h, wire::Reader& r, w
                                                  std::to_string(docs.size()) + " documents");
     Status s = b.doc_update(h.mode, name, ids, docs);
     if (s == Status::InvalidId) throw Exception(s, "Invalid document id: update of a document that does not exist");
+    if (s == Status::Success && (h.mode & YOKAN_MODE_NOTIFY))
+        for (auto id : ids) watcher.notify(doc_watch_key(name, id));
     return s;
 }
 
@@ -73,9 +87,27 @@ Status ProviderImpl::doc_load(const wire::RequestHeader& h, wire::Reader& r, wir
     auto name = read_name(r);
     auto ids = r.u64s();
     ValueSink sink(r, w, ids.size());
-    Status s = b.doc_load(h.mode & YOKAN_MODE_CONSUME, name, ids, [&](size_t i, std::string_view v) { sink.put(i, v); });
+    int32_t mode = h.mode & YOKAN_MODE_CONSUME;
+    if (!(h.mode & YOKAN_MODE_WAIT)) {
+        Status s = b.doc_load(mode, name, ids, [&](size_t i, std::string_view v) { sink.put(i, v); });
+        sink.finish();
+        return s;
+    }
+    // WAIT: each missing id is waited for until a NOTIFY store or update creates it.
+    Deadline deadline(h.timeout_ms);
+    for (size_t i = 0; i < ids.size(); ++i) {
+        wait_for(doc_watch_key(name, ids[i]), deadline, [&] {
+            bool found = false;
+            Status s = b.doc_load(mode, name, {ids[i]}, [&](size_t, std::string_view v) {
+                found = true;
+                sink.put(i, v);
+            });
+            if (s != Status::Success) throw Exception(s);
+            return found;
+        });
+    }
     sink.finish();
-    return s;
+    return Status::Success;
 }
 
 Status ProviderImpl::doc_length(const wire::RequestHeader& h, wire::Reader& r, wire::Writer& w) {

@@ -187,6 +187,15 @@ class Engine {
     // Throws Exception when the target cannot be reached.
     std::string provider_identity(const Address& target, uint16_t provider_id, double timeout_ms = 0) const;
 
+    // Run-time pools and xstreams (used by bedrock). JSON as one entry of argobots.pools /
+    // argobots.xstreams; config() reflects the change. Throw std::invalid_argument naming the
+    // bad key, or when removing something still in use (progress/rpc pool, a pool an RPC or an
+    // xstream uses, __primary__, the last xstream of such a pool, the caller's own xstream).
+    void add_pool(const std::string& pool_json) const;
+    void remove_pool(const std::string& name) const;
+    void add_xstream(const std::string& xstream_json) const;
+    void remove_xstream(const std::string& name) const;
+
     void enable_remote_shutdown() const;
     void push_prefinalize_callback(std::function<void()> cb) const;
     void push_finalize_callback(std::function<void()> cb) const;

@@ -46,6 +46,8 @@ class Backend {
     virtual bool is_sorted() const = 0;
     // False for document-only backends (log, array): key/value calls get OpUnsupported.
     virtual bool supports_kv() const { return true; }
+    // False for backends that cannot hold documents (sets store keys only).
+    virtual bool supports_documents() const { return true; }
     // Removes persistent files (called when a database is destroyed on purpose).
     virtual void destroy() {}
 

@@ -55,6 +55,7 @@ class MemoryBackend : public Backend {
     std::string type() const override { return type_; }
     nlohmann::json config() const override { return cfg_; }
     bool is_sorted() const override { return K::sorted; }
+    bool supports_documents() const override { return K::has_values; }
 
     Status count(uint64_t& n) override {
         auto l = shared();

@@ -14,6 +14,7 @@ class NullBackend : public Backend {
     std::string type() const override { return "null"; }
     nlohmann::json config() const override { return nlohmann::json::object(); }
     bool is_sorted() const override { return true; }
+    bool supports_documents() const override { return false; }
     Status count(uint64_t& n) override { n = 0; return Status::Success; }
     Status exists(const KeyList&, std::vector<uint8_t>& found) override {
         std::fill(found.begin(), found.end(), 0);

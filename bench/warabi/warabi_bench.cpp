@@ -1,0 +1,173 @@
+// Warabi bandwidth benchmark: write and read of 4 KiB, 1 MiB and 64 MiB regions on the
+// memory, abtio and pmdk targets, over na+sm and tcp, between two processes (fork).
+// Baselines measured in the same run: the engine's own bulk pull of the same sizes between
+// the same two processes (raw RMA), memcpy, and pwrite/pread on a file in the same directory.
+// Prints medians and the ratios the goals are stated in (memory vs RMA, abtio vs file).
+//
+// Usage: kinako-bench-warabi [dir for files, default /tmp] [quick]
+#include <mochi/margo/engine.hpp>
+#include <mochi/warabi/client.hpp>
+#include <mochi/warabi/provider.hpp>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace mochi;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Median GB/s of `iters` runs of op() moving `bytes` each (after `warm` warm-up runs).
+double bandwidth(size_t bytes, int iters, const std::function<void()>& op, int warm = 2) {
+    for (int i = 0; i < warm; i++) op();
+    std::vector<double> bw;
+    for (int i = 0; i < iters; i++) {
+        auto t0 = Clock::now();
+        op();
+        bw.push_back(bytes / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
+    }
+    return median(bw);
+}
+
+double latency_us(int iters, const std::function<void()>& op) {
+    for (int i = 0; i < 100; i++) op();
+    std::vector<double> t;
+    for (int i = 0; i < iters; i++) {
+        auto t0 = Clock::now();
+        op();
+        t.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    return median(t);
+}
+
+int iters_for(size_t size, bool quick) {
+    int n = size <= 4096 ? 2000 : size <= (1 << 20) ? 200 : 10;
+    return quick ? std::max(3, n / 10) : n;
+}
+
+const size_t kSizes[] = {4096, size_t(1) << 20, size_t(64) << 20};
+const char* size_name(size_t s) { return s == 4096 ? "4KiB" : s == (1u << 20) ? "1MiB" : "64MiB"; }
+
+// Server side: one provider per target, plus a raw bulk for the RMA baseline.
+[[noreturn]] void serve(const std::string& proto, const std::string& dir, int fd) {
+    margo::Engine engine(proto, margo::Mode::Server, R"({"rpc_thread_count": 1})");
+    std::vector<char> raw(size_t(64) << 20, 'r');
+    margo::Bulk bulk = engine.expose(raw.data(), raw.size(), margo::BulkAccess::ReadWrite);
+    engine.define("bench_bulk", [&](const margo::Request& r) { r.respond(bulk.serialize()); });
+    std::string pid = std::to_string(getpid());
+    warabi::Provider memory(engine, 1, R"({"target":{"type":"memory"}})");
+    warabi::Provider abtio(engine, 2, R"({"target":{"type":"abtio","config":{"path":")" + dir + "/bench-" + pid +
+                                          R"(.abtio","create_if_missing":true,"override_if_exists":true}}})");
+    warabi::Provider pmdk(engine, 3, R"({"target":{"type":"pmdk","config":{"path":")" + dir + "/bench-" + pid +
+                                         R"(.pmem","create_if_missing_with_size":536870912,"override_if_exists":true}}})");
+    engine.enable_remote_shutdown();
+    std::string addr = engine.self().to_string();
+    if (write(fd, addr.c_str(), addr.size() + 1) < 0) _exit(1);
+    close(fd);
+    engine.wait_for_finalize();
+    unlink((dir + "/bench-" + pid + ".abtio").c_str());
+    unlink((dir + "/bench-" + pid + ".pmem").c_str());
+    _exit(0);
+}
+
+void run(const std::string& proto, const std::string& label, const std::string& dir, bool quick,
+         const std::map<size_t, double>& memcpy_bw, const std::map<size_t, std::pair<double, double>>& file_bw) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid_t child = fork();
+    if (child == 0) {
+        close(fds[0]);
+        serve(proto, dir, fds[1]);
+    }
+    close(fds[1]);
+    char buf[256] = {0};
+    if (read(fds[0], buf, sizeof(buf) - 1) <= 0) return;
+    close(fds[0]);
+    {
+        margo::Engine engine(proto, margo::Mode::Client);
+        margo::Address server = engine.lookup(buf);
+        std::vector<char> data(size_t(64) << 20), out(size_t(64) << 20);
+        for (size_t i = 0; i < data.size(); i++) data[i] = char(i * 131);
+
+        // Raw RMA: the engine's bulk pull of the same sizes between the same processes.
+        auto resp = engine.forward(server, "bench_bulk", "");
+        margo::Bulk remote = engine.deserialize_bulk(resp.output());
+        margo::Bulk local = engine.expose(out.data(), out.size(), margo::BulkAccess::ReadWrite);
+        std::map<size_t, double> rma;
+        for (size_t s : kSizes) {
+            rma[s] = bandwidth(s, iters_for(s, quick), [&] { engine.transfer(margo::BulkOp::Pull, server, remote, 0, local, 0, s); });
+            printf("%s raw_rma_pull size=%s median_GBps=%.2f\n", label.c_str(), size_name(s), rma[s]);
+        }
+        local = {};
+        warabi::Client client(engine);
+        const char* names[] = {"", "memory", "abtio", "pmdk"};
+        for (int pid = 1; pid <= 3; pid++) {
+            auto target = client.make_target_handle(server, pid);
+            printf("%s target=%s create_16B median_us=%.1f\n", label.c_str(), names[pid],
+                   latency_us(quick ? 200 : 2000, [&] { target.erase(target.create(16)); }));
+            for (size_t s : kSizes) {
+                auto region = target.create(s);
+                int n = iters_for(s, quick);
+                double w = bandwidth(s, n, [&] { target.write(region, 0, data.data(), s); });
+                double r = bandwidth(s, n, [&] { target.read(region, 0, out.data(), s); });
+                if (memcmp(out.data(), data.data(), s) != 0) printf("  DATA MISMATCH\n");
+                target.erase(region);
+                double wref = pid == 2 ? file_bw.at(s).first : rma[s];
+                double rref = pid == 2 ? file_bw.at(s).second : rma[s];
+                const char* ref = pid == 2 ? "local_file" : "raw_rma";
+                printf("%s target=%s size=%s write_GBps=%.2f read_GBps=%.2f write/%s=%.0f%% read/%s=%.0f%% "
+                       "write/memcpy=%.0f%%\n",
+                       label.c_str(), names[pid], size_name(s), w, r, ref, 100 * w / wref, ref, 100 * r / rref,
+                       100 * w / memcpy_bw.at(s));
+                fflush(stdout);
+            }
+        }
+        server.shutdown();
+    }
+    int st;
+    waitpid(child, &st, 0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    setenv("FI_TCP_IFACE", "lo", 0);
+    std::string dir = argc > 1 ? argv[1] : "/tmp";
+    bool quick = argc > 2 && std::string(argv[2]) == "quick";
+    // Local baselines: memcpy, and pwrite/pread of the same sizes on a file in `dir`.
+    std::vector<char> a(size_t(64) << 20, 'a'), b(size_t(64) << 20);
+    std::map<size_t, double> memcpy_bw;
+    std::map<size_t, std::pair<double, double>> file_bw;
+    std::string path = dir + "/warabi-bench-baseline-" + std::to_string(getpid());
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    for (size_t s : kSizes) {
+        int n = iters_for(s, quick);
+        memcpy_bw[s] = bandwidth(s, n, [&] { memcpy(b.data(), a.data(), s); });
+        double w = bandwidth(s, n, [&] { if (pwrite(fd, a.data(), s, 4096) != (ssize_t)s) abort(); });
+        double r = bandwidth(s, n, [&] { if (pread(fd, b.data(), s, 4096) != (ssize_t)s) abort(); });
+        file_bw[s] = {w, r};
+        printf("local size=%s memcpy_GBps=%.2f file_pwrite_GBps=%.2f file_pread_GBps=%.2f\n", size_name(s), memcpy_bw[s], w, r);
+    }
+    close(fd);
+    unlink(path.c_str());
+    fflush(stdout);
+    run("na+sm", "na+sm", dir, quick, memcpy_bw, file_bw);
+    run("ofi+tcp://127.0.0.1", "tcp", dir, quick, memcpy_bw, file_bw);
+    return 0;
+}

@@ -1,0 +1,46 @@
+// A Warabi provider: one target (memory, pmdk/pmem, abtio) served under a provider id.
+//
+//   mochi::margo::Engine engine("na+sm", mochi::margo::Mode::Server);
+//   mochi::warabi::Provider provider(engine, 42, R"({"target":{"type":"memory"}})");
+//
+// Config: {"target": {"type": str, "config": {...}},
+//          "transfer_manager": {"type": "__default__"|"pipeline", "config": {...}}}
+#pragma once
+
+#include <mochi/margo/engine.hpp>
+#include <mochi/warabi/common.hpp>
+#include <mochi/warabi/migration.hpp>
+
+#include <memory>
+#include <string>
+
+namespace mochi::warabi {
+
+class Target;
+namespace detail { struct ProviderState; }
+
+class Provider {
+  public:
+    // Throws Exception(InvalidConfig) with a message naming the bad key and value.
+    // pool: the engine pool running the handlers ("" = the engine's rpc pool).
+    Provider(const mochi::margo::Engine& engine, uint16_t provider_id, const std::string& json_config,
+             const std::string& pool = "");
+    ~Provider();
+    Provider(const Provider&) = delete;
+    Provider& operator=(const Provider&) = delete;
+
+    uint16_t provider_id() const;
+    // {"target":{"type","config"},"transfer_manager":{"type","config"}} as a JSON string.
+    std::string get_config() const;
+    Target& target();
+    // Copies (or moves, with remove_source) every region to the provider at
+    // (dest_address, dest_provider_id), over RPC. Returns (old id, new id) pairs.
+    MigrationResult migrate(const std::string& dest_address, uint16_t dest_provider_id,
+                            const MigrationOptions& options = {});
+    explicit operator bool() const { return static_cast<bool>(state_); }
+
+  private:
+    std::shared_ptr<detail::ProviderState> state_;
+};
+
+}  // namespace mochi::warabi

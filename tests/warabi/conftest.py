@@ -1,0 +1,156 @@
+"""Shared fixtures for the mochi.warabi tests.
+
+Loopback only: explicit 127.0.0.1 tcp addresses or na+sm, and FI_TCP_IFACE=lo.
+Cross-process tests run tests/warabi/servers/warabi_server.py (WarabiServer); every server is
+killed when its test ends, and servers exit on their own if the test process dies.
+"""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+os.environ["FI_TCP_IFACE"] = "lo"
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+PYTHON_DIR = ROOT / "python"
+if str(PYTHON_DIR) not in sys.path:
+    sys.path.insert(0, str(PYTHON_DIR))
+
+import pytest  # noqa: E402
+
+TCP = "ofi+tcp://127.0.0.1:0"
+SM = "na+sm"
+SERVER_SCRIPT = HERE / "servers" / "warabi_server.py"
+EXAMPLES_DIR = ROOT / "examples" / "warabi"
+STARTUP_TIMEOUT = 30.0
+
+
+def subprocess_env(**extra):
+    env = dict(os.environ)
+    env["FI_TCP_IFACE"] = "lo"
+    paths = [str(PYTHON_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def target_config(kind, directory, name="store"):
+    """Provider config for a target kind: memory, abtio, pmdk, or '<kind>+pipeline'."""
+    base, _, tm = kind.partition("+")
+    d = pathlib.Path(directory)
+    if base == "memory":
+        target = {"type": "memory", "config": {}}
+    elif base == "abtio":
+        target = {"type": "abtio", "config": {"path": str(d / f"{name}.abtio"), "create_if_missing": True}}
+    elif base == "abtio_direct":
+        target = {"type": "abtio", "config": {"path": str(d / f"{name}.abtio"), "create_if_missing": True,
+                                              "directio": True, "alignment": 4096}}
+    elif base == "pmdk":
+        target = {"type": "pmdk", "config": {"path": str(d / f"{name}.pmem"),
+                                             "create_if_missing_with_size": 512 << 20}}
+    else:
+        raise ValueError(kind)
+    config = {"target": target}
+    if tm == "pipeline":
+        config["transfer_manager"] = {"type": "pipeline", "config": {
+            "num_pools": 3, "num_buffers_per_pool": 4, "first_buffer_size": 65536, "buffer_size_multiplier": 8}}
+    return config
+
+
+class WarabiServer:
+    """A server process holding providers {provider_id: config}."""
+
+    _count = 0
+
+    def __init__(self, workdir, providers, protocol=TCP, rpc_threads=1, env=None):
+        WarabiServer._count += 1
+        n = WarabiServer._count
+        self.workdir = pathlib.Path(workdir)
+        self.addr_file = self.workdir / f"warabi-server-{n}.addr"
+        self.out_path = self.workdir / f"warabi-server-{n}.out"
+        self._out = open(self.out_path, "wb")
+        cmd = [sys.executable, str(SERVER_SCRIPT), "--protocol", protocol, "--addr-file", str(self.addr_file),
+               "--providers", json.dumps({str(k): v for k, v in providers.items()}),
+               "--rpc-threads", str(rpc_threads)]
+        self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT,
+                                     env=subprocess_env(**(env or {})), cwd=str(self.workdir))
+        self.address = self._wait_for_address()
+
+    def _wait_for_address(self):
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.addr_file.exists():
+                return self.addr_file.read_text().strip()
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        self.kill()
+        raise RuntimeError(f"warabi server did not start (rc={self.proc.returncode}):\n{self.output()}")
+
+    def output(self):
+        self._out.flush()
+        return self.out_path.read_text(errors="replace")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def kill(self):
+        """SIGKILL: the crash the durability tests simulate."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                pass
+
+    def close(self):
+        self.kill()
+        self._out.close()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    servers = []
+
+    def factory(providers, **kwargs):
+        s = WarabiServer(tmp_path, providers, **kwargs)
+        servers.append(s)
+        return s
+
+    yield factory
+    for s in servers:
+        s.close()
+
+
+@pytest.fixture
+def client_engine():
+    import mochi.margo
+
+    e = mochi.margo.Engine(TCP, mochi.margo.client)
+    yield e
+    e.finalize()
+
+
+@pytest.fixture
+def sm_client_engine():
+    import mochi.margo
+
+    e = mochi.margo.Engine(SM, mochi.margo.client)
+    yield e
+    e.finalize()
+
+
+@pytest.fixture
+def local_engine():
+    """An in-process na+sm server engine (provider and client in one process)."""
+    import mochi.margo
+
+    e = mochi.margo.Engine(SM, mochi.margo.server)
+    yield e
+    e.finalize()
