@@ -28,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
-PIP_PACKAGES=(pybind11 scikit-build-core numpy pytest pytest-timeout mpi4py)
+PIP_PACKAGES=(pybind11 scikit-build-core numpy attrs pytest pytest-timeout mpi4py)
 need=()
 for p in "${PIP_PACKAGES[@]}"; do
   mod=${p//-/_}

@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 export FI_TCP_IFACE=lo   # tests stay on loopback
+# The bedrock commands are installed next to the interpreter's scripts (may not be on PATH).
+PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+export PATH
 BUILD_DIR=$(ls -d build/cp3*/ 2>/dev/null | head -1)
 status=0
 if [ -n "$BUILD_DIR" ]; then

@@ -1,0 +1,1 @@
+"""mochi.flock: group membership (kinako's implementation). Submodules: view, server, client."""

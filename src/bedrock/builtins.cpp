@@ -1,0 +1,96 @@
+// The components built into kinako's bedrock: yokan, warabi (when built) and flock.
+#include <mochi/bedrock/component.hpp>
+#include <mochi/yokan/provider.hpp>
+#ifdef KINAKO_BEDROCK_HAS_WARABI
+#include <mochi/warabi/provider.hpp>
+#endif
+#include <mochi/flock/provider.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+
+namespace kinako::bedrock {
+
+using namespace mochi::bedrock;
+
+namespace {
+
+class YokanComponent : public AbstractComponent {
+  public:
+    static std::vector<Dependency> GetDependencies(const ComponentArgs&) {
+        return {{"pool", "pool", false, false, false},
+                {"remi_sender", "remi_sender", false, false, false},
+                {"remi_receiver", "remi_receiver", false, false, false}};
+    }
+    static std::shared_ptr<AbstractComponent> Register(const ComponentArgs& args) {
+        auto c = std::make_shared<YokanComponent>();
+        c->provider_ = std::make_unique<mochi::yokan::Provider>(args.engine, args.provider_id, args.config, args.pool());
+        return c;
+    }
+    std::string getConfig() override { return provider_->config(); }
+
+  private:
+    std::unique_ptr<mochi::yokan::Provider> provider_;
+};
+
+#ifdef KINAKO_BEDROCK_HAS_WARABI
+class WarabiComponent : public AbstractComponent {
+  public:
+    static std::vector<Dependency> GetDependencies(const ComponentArgs&) {
+        return {{"pool", "pool", false, false, false},
+                {"remi_sender", "remi_sender", false, false, false},
+                {"remi_receiver", "remi_receiver", false, false, false}};
+    }
+    static std::shared_ptr<AbstractComponent> Register(const ComponentArgs& args) {
+        auto c = std::make_shared<WarabiComponent>();
+        c->provider_ = std::make_unique<mochi::warabi::Provider>(args.engine, args.provider_id, args.config, args.pool());
+        return c;
+    }
+    std::string getConfig() override { return provider_->get_config(); }
+    void migrate(const std::string& dest_address, uint16_t dest_provider_id, const std::string& options_json,
+                 bool remove_source) override {
+        mochi::warabi::MigrationOptions opts;
+        opts.remove_source = remove_source;
+        provider_->migrate(dest_address, dest_provider_id, opts);
+    }
+
+  private:
+    std::unique_ptr<mochi::warabi::Provider> provider_;
+};
+#endif
+
+class FlockComponent : public AbstractComponent {
+  public:
+    static std::vector<Dependency> GetDependencies(const ComponentArgs&) {
+        return {{"pool", "pool", false, false, false}};
+    }
+    static std::shared_ptr<AbstractComponent> Register(const ComponentArgs& args) {
+        auto c = std::make_shared<FlockComponent>();
+        mochi::flock::BootstrapContext ctx;
+        ctx.rank = args.rank;
+        ctx.size = args.size;
+        ctx.allgather = args.allgather;
+        c->provider_ = mochi::flock::Provider::bootstrap(args.engine, args.provider_id, args.config, ctx, args.pool());
+        return c;
+    }
+    std::string getConfig() override { return provider_->config(); }
+
+  private:
+    std::unique_ptr<mochi::flock::Provider> provider_;
+};
+
+}  // namespace
+
+void register_builtin_components() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        register_component_type("yokan", ComponentType{&YokanComponent::GetDependencies, &YokanComponent::Register});
+#ifdef KINAKO_BEDROCK_HAS_WARABI
+        register_component_type("warabi", ComponentType{&WarabiComponent::GetDependencies, &WarabiComponent::Register});
+#endif
+        register_component_type("flock", ComponentType{&FlockComponent::GetDependencies, &FlockComponent::Register});
+    });
+}
+
+}  // namespace kinako::bedrock

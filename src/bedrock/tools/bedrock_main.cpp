@@ -1,0 +1,197 @@
+// The bedrock command: starts one server process from a config; under mpirun the ranks share
+// one MPI_Allgather of their addresses at startup (rank-indexed configs, "@rank" references,
+// flock's mpi bootstrap) and then run without MPI.
+#include "cli.hpp"
+
+#include <mochi/bedrock/server.hpp>
+
+#ifdef KINAKO_BEDROCK_WITH_MPI
+#include <mpi.h>
+#endif
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <pthread.h>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+const char* kUsage =
+    "usage: bedrock [address] [-c FILE | --stdin] [-v LEVEL] [-o OUT.json]\n"
+    "  address            protocol (tcp, na+sm, ofi+tcp...) or full address; optional when the\n"
+    "                     config sets margo.mercury.address\n"
+    "  -c, --config FILE  JSON config (an array is indexed by MPI rank)\n"
+    "      --stdin        read the config from standard input\n"
+    "  -v, --verbose LVL  trace, debug, info (default), warning, error, critical, off\n"
+    "  -o, --output-config FILE  write the effective config after startup (FILE.<rank> on ranks > 0)\n"
+    "Under mpirun the ranks bootstrap together. Stop with Ctrl-C, SIGTERM or bedrock-shutdown.\n";
+
+mochi::margo::LogLevel parse_level(const std::string& v, bool& off) {
+    using L = mochi::margo::LogLevel;
+    off = false;
+    if (v == "trace") return L::Trace;
+    if (v == "debug") return L::Debug;
+    if (v == "info") return L::Info;
+    if (v == "warning" || v == "warn") return L::Warning;
+    if (v == "error") return L::Error;
+    if (v == "critical") return L::Critical;
+    if (v == "off") { off = true; return L::Critical; }
+    std::cerr << "error: unknown log level \"" << v << "\" (expected trace, debug, info, warning, error, critical, off)\n";
+    std::exit(2);
+}
+
+// Set when MPICH's hydra reports a dead rank (SIGUSR1, sent under -disable-auto-cleanup).
+volatile std::sig_atomic_t g_peer_failed = 0;
+extern "C" void on_peer_failure(int) { g_peer_failed = 1; }
+
+// One write per line, so that the lines of several ranks sharing mpirun's output never mix.
+void say(const std::string& line) {
+    std::string text = line + "\n";
+    std::cout.flush();
+    ssize_t rc = ::write(1, text.data(), text.size());
+    (void)rc;
+}
+
+bool launched_by_mpi() {
+    for (const char* v : {"PMI_RANK", "PMI_SIZE", "PMI_FD", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS"})
+        if (std::getenv(v)) return true;
+    return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto args = kinako::bedrock::cli::parse(
+        argc, argv, {"--config", "--verbose", "--output-config", "--jx9-context"}, {"--stdin", "--jx9", "--toml"},
+        {{"-c", "--config"}, {"-v", "--verbose"}, {"-o", "--output-config"}, {"-j", "--jx9"}, {"-t", "--toml"}}, kUsage);
+    if (args.has("--jx9") || args.has("--jx9-context")) {
+        std::cerr << "error: Jx9 configs are not supported by kinako's bedrock; use JSON (with __if__ conditions)\n";
+        return 2;
+    }
+    if (args.has("--toml")) {
+        std::cerr << "error: TOML configs are not supported by kinako's bedrock; use JSON\n";
+        return 2;
+    }
+    if (args.has("--stdin") && args.has("--config")) {
+        std::cerr << "error: --stdin and --config cannot be used together\n" << kUsage;
+        return 2;
+    }
+    if (args.positional.size() > 1) {
+        std::cerr << "error: too many positional arguments\n" << kUsage;
+        return 2;
+    }
+    std::string address = args.positional.empty() ? "" : args.positional[0];
+    std::string config = "{}";
+    if (args.has("--stdin")) {
+        config.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else if (args.has("--config")) {
+        std::ifstream in(args.get("--config"));
+        if (!in) {
+            std::cerr << "error: cannot read config file \"" << args.get("--config") << "\"\n";
+            return 1;
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        config = ss.str();
+    }
+    bool log_off = false;
+    auto level = parse_level(args.get("--verbose", "info"), log_off);
+    mochi::margo::set_global_log_level(level);
+
+    // Signals go to one thread that asks the server to finalize; block them everywhere else
+    // (before any other thread exists, MPI's included).
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+    // With `mpirun -disable-auto-cleanup`, MPICH's hydra tells the surviving ranks that one
+    // died with SIGUSR1, whose default action would kill them too: the service must go on.
+    std::signal(SIGUSR1, SIG_IGN);
+
+    mochi::bedrock::ServerOptions opts;
+    bool mpi = false;
+#ifdef KINAKO_BEDROCK_WITH_MPI
+    if (launched_by_mpi()) {
+        MPI_Init(&argc, &argv);
+        mpi = true;
+        MPI_Comm_rank(MPI_COMM_WORLD, &opts.rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &opts.size);
+        if (opts.size > 1) {
+            opts.allgather = [](const std::string& mine) {
+                int size = 0;
+                MPI_Comm_size(MPI_COMM_WORLD, &size);
+                int len = static_cast<int>(mine.size());
+                std::vector<int> lens(size), offs(size);
+                MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, MPI_COMM_WORLD);
+                int total = 0;
+                for (int i = 0; i < size; ++i) { offs[i] = total; total += lens[i]; }
+                std::string all(static_cast<size_t>(total), '\0');
+                MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), offs.data(), MPI_CHAR, MPI_COMM_WORLD);
+                std::vector<std::string> out;
+                for (int i = 0; i < size; ++i) out.push_back(all.substr(offs[i], lens[i]));
+                return out;
+            };
+        }
+    }
+#endif
+    std::string prefix = opts.size > 1 ? "[rank " + std::to_string(opts.rank) + "] " : "";
+    std::unique_ptr<mochi::bedrock::Server> server;
+    try {
+        server = std::make_unique<mochi::bedrock::Server>(address, config, opts);
+    } catch (const std::exception& e) {
+        std::cerr << prefix << "error: " << e.what() << std::endl;
+#ifdef KINAKO_BEDROCK_WITH_MPI
+        if (mpi && opts.size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
+        return 1;
+    }
+#ifdef KINAKO_BEDROCK_WITH_MPI
+    // MPI is only needed to bootstrap, but it is finalized only at exit: MPICH's process
+    // manager treats the death of a rank that already finalized, and a rank leaving without
+    // finalizing, as fatal for the whole job.
+    if (mpi) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        std::signal(SIGUSR1, on_peer_failure);  // replaces whatever MPI_Init installed
+    }
+#endif
+    auto engine = server->engine();
+    if (!log_off) engine.set_log_level(level);
+    if (args.has("--output-config")) {
+        std::string out = args.get("--output-config");
+        if (opts.rank > 0) out += "." + std::to_string(opts.rank);
+        std::ofstream f(out, std::ios::trunc);
+        f << nlohmann::json::parse(server->config()).dump(4) << "\n";
+        if (!f) std::cerr << prefix << "warning: could not write " << out << std::endl;
+    }
+    std::thread([&server, sigs]() mutable {
+        int sig = 0;
+        if (sigwait(&sigs, &sig) == 0) server->finalize();
+    }).detach();
+    bool talk = level <= mochi::margo::LogLevel::Info && !log_off;
+    if (talk) say(prefix + "Bedrock daemon now running at " + engine.self().to_string());
+    server->wait_for_finalize();
+    if (talk) say(prefix + "Bedrock daemon stopped");
+#ifdef KINAKO_BEDROCK_WITH_MPI
+    if (mpi && !g_peer_failed) {
+        // MPI_Finalize waits for every rank (and fails when one died, hence the flag above);
+        // do not wait forever for a rank that never stops.
+        double limit = 30;
+        if (const char* t = std::getenv("KINAKO_BEDROCK_FINALIZE_TIMEOUT")) limit = std::atof(t);
+        std::thread([limit] {
+            std::this_thread::sleep_for(std::chrono::duration<double>(limit));
+            std::_Exit(0);
+        }).detach();
+        MPI_Finalize();
+    }
+#endif
+    // The signal thread may still sit in sigwait(); leave without destroying what it references.
+    std::_Exit(0);
+}

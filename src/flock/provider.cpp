@@ -1,0 +1,267 @@
+#include <mochi/flock/provider.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+#include <set>
+
+namespace mochi::flock {
+
+using nlohmann::json;
+namespace margo = mochi::margo;
+
+namespace detail {
+
+struct ProviderState {
+    margo::Engine engine;
+    uint16_t provider_id = 0;
+    json config;
+    std::string self_address;
+    std::string file;
+    std::string group_type = "static";
+    mutable std::mutex mutex;
+    GroupView view;
+    std::vector<uint64_t> rpcs;
+
+    void save_if_first() {
+        // Callers hold `mutex`. The first member of the view owns the group file.
+        if (file.empty() || view.members.empty()) return;
+        if (view.members[0].address != self_address || view.members[0].provider_id != provider_id) return;
+        try {
+            view.save(file);
+        } catch (const std::exception& e) {
+            engine.log(margo::LogLevel::Error, std::string("flock: ") + e.what());
+        }
+    }
+};
+
+}  // namespace detail
+
+namespace {
+
+[[noreturn]] void bad(const std::string& key, const json& v, const std::string& why) {
+    throw Exception("invalid flock config: \"" + key + "\" = " + v.dump() + ": " + why);
+}
+
+json check_config(const std::string& text) {
+    json j;
+    try {
+        j = json::parse(text.empty() ? "{}" : text);
+    } catch (const json::exception& e) {
+        throw Exception(std::string("invalid flock config: malformed JSON: ") + e.what());
+    }
+    if (!j.is_object()) bad("(config)", j, "expected an object");
+    for (auto& m : j.items()) {
+        const std::string& k = m.key();
+        const json& v = m.value();
+        if (k == "bootstrap") {
+            if (v.is_string()) continue;
+            if (!v.is_array() || v.empty()) bad(k, v, "expected a method name or a list of them");
+            for (auto& x : v)
+                if (!x.is_string()) bad(k, v, "expected a method name or a list of them");
+        } else if (k == "file") {
+            if (!v.is_string()) bad(k, v, "expected a path");
+        } else if (k == "group") {
+            if (!v.is_object()) bad(k, v, "expected {\"type\": ..., \"config\": {...}}");
+            std::string t = v.value("type", "static");
+            if (t != "static" && t != "centralized" && t != "swim")
+                bad("group.type", v["type"], "expected static, centralized or swim");
+        } else if (k == "gateway" || k == "mpi_ranks" || k == "credentials") {
+            if (k == "mpi_ranks") {
+                if (!v.is_array()) bad(k, v, "expected an array of ranks");
+                for (auto& r : v)
+                    if (!r.is_number_integer() || r.get<long long>() < 0) bad(k, v, "expected an array of ranks");
+            }
+        } else {
+            bad(k, v, "unknown key (expected bootstrap, file, group, gateway, mpi_ranks)");
+        }
+    }
+    if (!j.contains("bootstrap")) j["bootstrap"] = "self";
+    if (!j.contains("group")) j["group"] = {{"type", "static"}, {"config", json::object()}};
+    if (!j["group"].contains("type")) j["group"]["type"] = "static";
+    if (!j["group"].contains("config")) j["group"]["config"] = json::object();
+    return j;
+}
+
+json call(const margo::Engine& engine, const std::string& address, uint16_t provider_id, const std::string& rpc,
+          const json& in, double timeout_ms) {
+    auto resp = engine.forward(engine.lookup(address), rpc, in.dump(), provider_id, timeout_ms);
+    json out = json::parse(resp.output());
+    if (!out.value("ok", false)) throw Exception(out.value("error", std::string("flock request failed")));
+    return out;
+}
+
+}  // namespace
+
+Provider::Provider(const margo::Engine& engine, uint16_t provider_id, const std::string& config_json,
+                   const GroupView& initial_view, const std::string& pool) {
+    auto st = std::make_shared<detail::ProviderState>();
+    st->engine = engine;
+    st->provider_id = provider_id;
+    st->config = check_config(config_json);
+    st->self_address = engine.self().to_string();
+    st->file = st->config.value("file", "");
+    st->group_type = st->config["group"].value("type", "static");
+    st->view = initial_view;
+    st->view.metadata["__type__"] = st->group_type;
+    st->view.metadata["__config__"] = st->config["group"]["config"].dump();
+    std::weak_ptr<detail::ProviderState> weak = st;
+
+    auto reply = [](const margo::Request& req, const json& j) { req.respond(j.dump()); };
+    st->rpcs.push_back(st->engine.define("flock_get_view", [weak, reply](const margo::Request& req) {
+        auto s = weak.lock();
+        if (!s) return req.respond_error(margo::Status::NoEntry);
+        std::lock_guard<std::mutex> lock(s->mutex);
+        reply(req, {{"ok", true}, {"view", json::parse(s->view.to_json())}});
+    }, provider_id, pool));
+    auto membership = [weak, reply](const margo::Request& req, bool join) {
+        auto s = weak.lock();
+        if (!s) return req.respond_error(margo::Status::NoEntry);
+        json in;
+        try {
+            in = json::parse(req.input());
+        } catch (...) {
+            return reply(req, {{"ok", false}, {"error", "malformed request"}});
+        }
+        if (s->group_type == "static")
+            return reply(req, {{"ok", false}, {"error", "this group is static: members cannot join or leave "
+                                                        "(use \"group\": {\"type\": \"centralized\"})"}});
+        std::string addr = in.value("address", "");
+        uint16_t id = static_cast<uint16_t>(in.value("provider_id", 0));
+        std::vector<Member> others;
+        json view;
+        {
+            std::lock_guard<std::mutex> lock(s->mutex);
+            if (join) s->view.add(addr, id);
+            else s->view.remove(addr, id);
+            s->save_if_first();
+            view = json::parse(s->view.to_json());
+            for (auto& m : s->view.members)
+                if (!(m.address == s->self_address && m.provider_id == s->provider_id) &&
+                    !(m.address == addr && m.provider_id == id))
+                    others.push_back(m);
+        }
+        // Tell the other members (best effort: a dead member must not block the group).
+        for (auto& m : others) {
+            try {
+                call(s->engine, m.address, m.provider_id, "flock_update_view", view, 2000);
+            } catch (const std::exception&) {
+            }
+        }
+        reply(req, {{"ok", true}, {"view", view}});
+    };
+    st->rpcs.push_back(st->engine.define("flock_join", [membership](const margo::Request& req) { membership(req, true); },
+                                     provider_id, pool));
+    st->rpcs.push_back(st->engine.define("flock_leave", [membership](const margo::Request& req) { membership(req, false); },
+                                     provider_id, pool));
+    st->rpcs.push_back(st->engine.define("flock_update_view", [weak, reply](const margo::Request& req) {
+        auto s = weak.lock();
+        if (!s) return req.respond_error(margo::Status::NoEntry);
+        try {
+            GroupView v = GroupView::from_json(std::string(req.input()));
+            std::lock_guard<std::mutex> lock(s->mutex);
+            s->view.members = v.members;
+            s->view.version++;
+            s->save_if_first();
+            reply(req, {{"ok", true}});
+        } catch (const std::exception& e) {
+            reply(req, {{"ok", false}, {"error", e.what()}});
+        }
+    }, provider_id, pool));
+    engine.register_identity(provider_id, "flock");
+    {
+        std::lock_guard<std::mutex> lock(st->mutex);
+        st->save_if_first();
+    }
+    state_ = std::move(st);
+}
+
+std::unique_ptr<Provider> Provider::bootstrap(const margo::Engine& engine, uint16_t provider_id,
+                                              const std::string& config_json, const BootstrapContext& ctx,
+                                              const std::string& pool) {
+    json cfg = check_config(config_json);
+    std::vector<std::string> methods;
+    if (cfg["bootstrap"].is_string()) methods.push_back(cfg["bootstrap"]);
+    else for (auto& m : cfg["bootstrap"]) methods.push_back(m);
+    std::string self = engine.self().to_string();
+    std::string file = cfg.value("file", "");
+    std::string errors;
+    for (auto& method : methods) {
+        try {
+            GroupView view;
+            if (method == "self") {
+                view.add(self, provider_id);
+            } else if (method == "mpi") {
+                std::set<int> ranks;
+                if (cfg.contains("mpi_ranks"))
+                    for (auto& r : cfg["mpi_ranks"]) ranks.insert(r.get<int>());
+                std::vector<std::string> addrs;
+                if (ctx.allgather) addrs = ctx.allgather(self);
+                else if (ctx.size == 1) addrs = {self};
+                else throw Exception("MPI is not available in this process (start it with mpirun and the bedrock command)");
+                for (size_t r = 0; r < addrs.size(); ++r)
+                    if (ranks.empty() || ranks.count(static_cast<int>(r))) view.add(addrs[r], provider_id);
+            } else if (method == "file") {
+                if (file.empty()) throw Exception("\"file\" bootstrap needs a \"file\" key");
+                view = GroupView::load(file);
+                if (!view.exists(self, provider_id))
+                    throw Exception("this process (" + self + ", provider " + std::to_string(provider_id) +
+                                    ") is not listed in " + file);
+            } else if (method == "join") {
+                if (file.empty()) throw Exception("\"join\" bootstrap needs a \"file\" key");
+                GroupView existing = GroupView::load(file);
+                json in = {{"address", self}, {"provider_id", provider_id}};
+                bool joined = false;
+                std::string why;
+                // The provider has to exist before members send it updates: create it with the
+                // old view first, then join.
+                auto p = std::make_unique<Provider>(engine, provider_id, config_json, existing, pool);
+                for (auto& m : existing.members) {
+                    if (m.address == self && m.provider_id == provider_id) continue;
+                    try {
+                        json out = call(engine, m.address, m.provider_id, "flock_join", in, 5000);
+                        GroupView v = GroupView::from_json(out["view"].dump());
+                        std::lock_guard<std::mutex> lock(p->state_->mutex);
+                        p->state_->view.members = v.members;
+                        p->state_->view.version++;
+                        joined = true;
+                        break;
+                    } catch (const std::exception& e) {
+                        why = e.what();
+                        if (why.find("static") != std::string::npos) break;
+                    }
+                }
+                if (!joined) throw Exception("could not join the group of " + file + (why.empty() ? "" : ": " + why));
+                return p;
+            } else {
+                throw Exception("unknown bootstrap method \"" + method + "\" (expected self, mpi, file or join)");
+            }
+            return std::make_unique<Provider>(engine, provider_id, config_json, view, pool);
+        } catch (const std::exception& e) {
+            errors += (errors.empty() ? "" : "; ") + method + ": " + e.what();
+        }
+    }
+    throw Exception("flock bootstrap failed (" + errors + ")");
+}
+
+Provider::~Provider() {
+    if (!state_) return;
+    try {
+        if (!state_->engine.finalized()) {
+            for (auto id : state_->rpcs) state_->engine.deregister(id, state_->provider_id);
+            state_->engine.register_identity(state_->provider_id, "");
+        }
+    } catch (...) {
+    }
+}
+
+uint16_t Provider::provider_id() const { return state_->provider_id; }
+
+std::string Provider::config() const { return state_->config.dump(); }
+
+GroupView Provider::view() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->view;
+}
+
+}  // namespace mochi::flock

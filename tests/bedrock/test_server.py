@@ -1,0 +1,134 @@
+"""mochi.bedrock.server: Server, MargoManager (pools, xstreams), ProviderManager."""
+
+import pytest
+
+from bedrock_helpers import server  # noqa: F401 (fixtures)
+from bedrock_helpers import TCP
+
+import mochi.margo
+from mochi.bedrock.server import BedrockException, ConfigType, Pool, Server, Xstream
+from mochi.bedrock import spec
+
+MAP = {"database": {"type": "map"}}
+
+
+def test_config_forms(tmp_path):
+    for cfg in ('{"providers":[]}', {"providers": []}, spec.ProcSpec(margo=TCP)):
+        s = Server(TCP, cfg)
+        assert s.config["providers"] == []
+        assert isinstance(s.spec, spec.ProcSpec)
+        s.finalize()
+    with pytest.raises(BedrockException):
+        Server(TCP, "{}", config_type=ConfigType.JX9)
+    with pytest.raises(TypeError):
+        Server(TCP, 42)
+
+
+def test_from_spec():
+    s = Server.from_spec(spec.ProcSpec(margo=TCP, providers=[spec.ProviderSpec(name="db", type="yokan", config=MAP)]))
+    try:
+        assert s.providers["db"].type == "yokan"
+    finally:
+        s.finalize()
+
+
+def test_margo_manager(server):
+    m = server.margo
+    assert isinstance(m.engine, mochi.margo.Engine)
+    assert str(m.engine.address).startswith("ofi+tcp://127.0.0.1:")
+    assert m.num_engines == 1
+    assert "argobots" in m.config
+    assert m.default_handler_pool == Pool("__primary__")
+    assert m.default_handler_pool.type == "pool"
+    assert isinstance(m.spec, spec.MargoSpec)
+
+
+def test_pools_and_xstreams(server):
+    pools, xstreams = server.margo.pools, server.margo.xstreams
+    assert len(pools) == 1 and "__primary__" in pools and 0 in pools
+    p = pools.create({"name": "extra", "kind": "fifo_wait", "type": "fifo_wait"})  # unknown keys ignored
+    assert p.name == "extra" and pools["extra"] == p and pools[1] == p and len(pools) == 2
+    x = xstreams.create(spec.XstreamSpec(name="xs", scheduler=spec.SchedulerSpec(pools=["extra"])))
+    assert isinstance(x, Xstream) and "xs" in xstreams and x.type == "xstream"
+    with pytest.raises(BedrockException, match="xstream"):
+        del pools["extra"]  # still used by xs
+    with pytest.raises(BedrockException):
+        pools.create('{"name": "extra"}')  # duplicate
+    # a provider can run in the new pool
+    server.providers.create("db_extra", "yokan", config=MAP, dependencies={"pool": "extra"})
+    with pytest.raises(BedrockException, match="only xstream"):
+        del xstreams["xs"]
+    del server.providers["db_extra"]
+    del xstreams["xs"]
+    del pools["extra"]
+    assert len(pools) == 1 and len(xstreams) == 1
+    with pytest.raises(BedrockException):
+        pools["nope"]
+    with pytest.raises(BedrockException):
+        pools[7]
+    with pytest.raises(BedrockException):
+        del xstreams["__primary__"]
+    with pytest.raises(BedrockException, match="rpc pool|progress pool"):
+        del pools["__primary__"]
+
+
+def test_provider_manager(server, tmp_path):
+    pm = server.providers
+    assert len(pm) == 1 and "db" in pm and "nope" not in pm
+    p = pm["db"]
+    assert (p.name, p.type, p.provider_id) == ("db", "yokan", 3)
+    assert pm[0].name == "db"
+    q = pm.create("db2", "yokan", config=MAP, tags=["t"])
+    assert q.provider_id not in (0, 3) and len(pm) == 2
+    assert pm.lookup("db2").provider_id == q.provider_id
+    assert pm.lookup("yokan:3").name == "db"
+    assert pm.lookup("db@local").name == "db"
+    with pytest.raises(BedrockException):
+        pm.lookup("ghost")
+    with pytest.raises(BedrockException):
+        pm.create("db2", "yokan", config=MAP)
+    assert [c["name"] for c in pm.config] == ["db", "db2"]
+    assert pm.spec[1].tags == ["t"]
+    with pytest.raises(BedrockException, match="does not support"):
+        pm["db"].change_pool("__primary__")
+    with pytest.raises(BedrockException, match="snapshot"):
+        pm.snapshot("db", str(tmp_path / "snap"))
+    with pytest.raises(BedrockException, match="restore"):
+        pm.restore("db", str(tmp_path / "snap"))
+    with pytest.raises(BedrockException, match="migrat"):
+        pm.migrate("db", "ofi+tcp://127.0.0.1:1", 3)
+    del pm["db2"]
+    assert len(pm) == 1
+    with pytest.raises(BedrockException):
+        pm["db2"]
+
+
+def test_yokan_provider_is_usable(server):
+    import mochi.yokan.client as yc
+
+    engine = server.margo.engine
+    db = yc.Client(engine).make_database_handle(engine.address, 3)
+    db.put(b"k", b"v")
+    assert db.length(b"k") == 1
+
+
+def test_warabi_component_and_migration():
+    s = Server(TCP, {"providers": [
+        {"name": "src", "type": "warabi", "provider_id": 1, "config": {"target": {"type": "memory"}}},
+        {"name": "dst", "type": "warabi", "provider_id": 2, "config": {"target": {"type": "memory"}}}]})
+    try:
+        from mochi.warabi.client import Client
+
+        engine = s.margo.engine
+        th = Client(engine).make_target_handle(str(engine.address), 1)
+        rid = th.create_and_write(b"hello", persist=True)
+        s.providers.migrate("src", str(engine.address), 2)
+        dst = Client(engine).make_target_handle(str(engine.address), 2)
+        assert dst is not None and rid is not None
+    finally:
+        s.finalize()
+
+
+def test_query(server):
+    assert server.query("return $__config__.providers[0].provider_id;") == 3
+    assert server.query('return {"n": count($__config__.providers)};') == {"n": 1}
