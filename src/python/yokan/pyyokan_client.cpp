@@ -250,10 +250,9 @@ void bind_database(py::module_& m) {
 
     db.def("get_packed", [](const yk::Database& d, py::handle keys, py::handle key_sizes, py::handle values,
                             int32_t mode, double timeout_ms) {
-        InView kb(keys, "keys");
+        PackedInput packed(keys, key_sizes, "keys", "key_sizes");
+        const KeyList& kl = packed.list;
         OutView vb(values, "values");
-        auto ks = u64_list(key_sizes, "key_sizes");
-        KeyList kl = split_packed(kb.view(), ks, "key_sizes");
         std::vector<uint64_t> sizes(kl.size(), yk::YOKAN_KEY_NOT_FOUND);
         {
             py::gil_scoped_release r;
@@ -284,10 +283,9 @@ void bind_database(py::module_& m) {
     db.def("fetch_packed", [](const yk::Database& d, py::handle keys, py::handle key_sizes, py::handle callback,
                               int32_t mode, size_t batch_size, double timeout_ms) {
         check_callable(callback);
-        InView kb(keys, "keys");
-        auto ks = u64_list(key_sizes, "key_sizes");
-        KeyList kl = split_packed(kb.view(), ks, "key_sizes");
-        bool str_keys = kb.is_str();
+        PackedInput packed(keys, key_sizes, "keys", "key_sizes");
+        const KeyList& kl = packed.list;
+        bool str_keys = packed.buffer.is_str();
         CallbackState st{callback.ptr(), {}};
         auto cb = [&](size_t i, const std::string_view* value) {
             invoke_callback(st, [&] {
@@ -322,9 +320,8 @@ void bind_database(py::module_& m) {
 
     db.def("exists_packed", [](const yk::Database& d, py::handle keys, py::handle key_sizes, int32_t mode,
                                double timeout_ms) {
-        InView kb(keys, "keys");
-        auto ks = u64_list(key_sizes, "key_sizes");
-        KeyList kl = split_packed(kb.view(), ks, "key_sizes");
+        PackedInput packed(keys, key_sizes, "keys", "key_sizes");
+        const KeyList& kl = packed.list;
         std::vector<uint8_t> found;
         {
             py::gil_scoped_release r;
@@ -357,9 +354,8 @@ void bind_database(py::module_& m) {
 
     db.def("length_packed", [](const yk::Database& d, py::handle keys, py::handle key_sizes, int32_t mode,
                                double timeout_ms) {
-        InView kb(keys, "keys");
-        auto ks = u64_list(key_sizes, "key_sizes");
-        KeyList kl = split_packed(kb.view(), ks, "key_sizes");
+        PackedInput packed(keys, key_sizes, "keys", "key_sizes");
+        const KeyList& kl = packed.list;
         std::vector<uint64_t> sizes;
         {
             py::gil_scoped_release r;
@@ -383,9 +379,8 @@ void bind_database(py::module_& m) {
 
     db.def("erase_packed", [](const yk::Database& d, py::handle keys, py::handle key_sizes, int32_t mode,
                               double timeout_ms) {
-        InView kb(keys, "keys");
-        auto ks = u64_list(key_sizes, "key_sizes");
-        KeyList kl = split_packed(kb.view(), ks, "key_sizes");
+        PackedInput packed(keys, key_sizes, "keys", "key_sizes");
+        const KeyList& kl = packed.list;
         py::gil_scoped_release r;
         if (!kl.empty()) d.erase_multi(kl, mode, timeout_ms);
     }, "keys"_a, "key_sizes"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
@@ -576,9 +571,8 @@ void bind_collection(py::module_& m) {
 
     coll.def("store_packed", [](const yk::Collection& c, py::handle documents, py::handle doc_sizes, int32_t mode,
                                 double timeout_ms) {
-        InView db(documents, "documents");
-        auto ds = u64_list(doc_sizes, "doc_sizes");
-        KeyList dl = split_packed(db.view(), ds, "doc_sizes");
+        PackedInput packed(documents, doc_sizes, "documents", "doc_sizes");
+        const KeyList& dl = packed.list;
         yk::IdList ids;
         {
             py::gil_scoped_release r;

@@ -216,6 +216,15 @@ inline std::vector<std::string_view> split_packed(std::string_view packed, const
     return out;
 }
 
+// A packed input (one buffer plus a list of sizes) cut into views, as the *_packed calls take
+// keys and documents. Keeps the buffer alive as long as the views.
+struct PackedInput {
+    InView buffer;
+    std::vector<std::string_view> list;
+    PackedInput(py::handle data, py::handle sizes, const char* data_name, const char* sizes_name)
+    : buffer(data, data_name), list(split_packed(buffer.view(), u64_list(sizes, sizes_name), sizes_name)) {}
+};
+
 // A size as Python sees it: None for a missing entry, -1 for a buffer too small.
 inline py::object size_object(uint64_t s) {
     if (s == yk::YOKAN_KEY_NOT_FOUND) return py::none();
