@@ -1,6 +1,14 @@
 // Engine benchmark: 8-byte echo RPC round trip and 1 MiB bulk pull bandwidth between two
 // processes (fork), over na+sm and tcp. Compare with kinako-bench-raw-fabric run just before
 // (bench/run.sh prints both). Medians are what to quote.
+//
+//   kinako-bench-engine [iters]                   both halves, na+sm then tcp (fork)
+//   kinako-bench-engine --serve PROTO FILE        only the echo server; its address goes to FILE
+//   kinako-bench-engine --echo PROTO ADDR [iters [HEX]]
+//                                                 only the echo client, against ADDR, sending
+//                                                 the bytes HEX (default: 8 bytes)
+// The last two let bench/python_echo.py pair a C++ side with a Python one (which sends the
+// pickle a Python handler expects as HEX).
 #include <mochi/margo/engine.hpp>
 
 #include <sys/wait.h>
@@ -10,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,22 +30,40 @@ static double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
+// The server half: echo and a 1 MiB exposed region; runs until remote shutdown.
+static void serve(const std::string& proto, const std::function<void(const std::string&)>& publish) {
+    Engine server(proto, Mode::Server);
+    std::vector<char> data(1 << 20, 'k');
+    Bulk bulk = server.expose(data.data(), data.size(), BulkAccess::ReadOnly);
+    server.define("echo", [](const Request& r) { r.respond(r.input()); });
+    server.define("bulk", [&](const Request& r) { r.respond(bulk.serialize()); });
+    server.enable_remote_shutdown();
+    publish(server.self().to_string());
+    server.wait_for_finalize();
+}
+
+static double echo_median(Engine& client, const Address& a, int iters, const std::string& msg = std::string(8, 'x')) {
+    uint64_t echo = rpc_id_of("echo");
+    for (int i = 0; i < 1000; i++) client.forward(a, echo, msg);
+    std::vector<double> rtt;
+    for (int i = 0; i < iters; i++) {
+        auto t0 = Clock::now();
+        client.forward(a, echo, msg);
+        rtt.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    return median(rtt);
+}
+
 static void run(const std::string& proto, int iters) {
     int fds[2];
     if (pipe(fds) != 0) return;
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        Engine server(proto, Mode::Server);
-        std::vector<char> data(1 << 20, 'k');
-        Bulk bulk = server.expose(data.data(), data.size(), BulkAccess::ReadOnly);
-        server.define("echo", [](const Request& r) { r.respond(r.input()); });
-        server.define("bulk", [&](const Request& r) { r.respond(bulk.serialize()); });
-        server.enable_remote_shutdown();
-        std::string addr = server.self().to_string();
-        if (write(fds[1], addr.c_str(), addr.size() + 1) < 0) _exit(1);
-        close(fds[1]);
-        server.wait_for_finalize();
+        serve(proto, [&](const std::string& addr) {
+            if (write(fds[1], addr.c_str(), addr.size() + 1) < 0) _exit(1);
+            close(fds[1]);
+        });
         _exit(0);
     }
     close(fds[1]);
@@ -46,15 +73,7 @@ static void run(const std::string& proto, int iters) {
     if (n <= 0) return;
     Engine client(proto, Mode::Client);
     Address a = client.lookup(buf);
-    uint64_t echo = rpc_id_of("echo");
-    std::string msg(8, 'x');
-    for (int i = 0; i < 1000; i++) client.forward(a, echo, msg);
-    std::vector<double> rtt;
-    for (int i = 0; i < iters; i++) {
-        auto t0 = Clock::now();
-        client.forward(a, echo, msg);
-        rtt.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-    }
+    double echo_us = echo_median(client, a, iters);
     auto handle = client.forward(a, "bulk", "");
     Bulk remote = client.deserialize_bulk(handle.output());
     std::vector<char> local(1 << 20);
@@ -66,7 +85,7 @@ static void run(const std::string& proto, int iters) {
         client.transfer(BulkOp::Pull, a, remote, 0, lb, 0, local.size());
         bw.push_back(local.size() / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
     }
-    printf("engine protocol=%s op=echo_8B median_us=%.2f n=%d\n", proto.c_str(), median(rtt), iters);
+    printf("engine protocol=%s op=echo_8B median_us=%.2f n=%d\n", proto.c_str(), echo_us, iters);
     printf("engine protocol=%s op=bulk_pull_1MiB median_GBps=%.2f n=200\n", proto.c_str(), median(bw));
     fflush(stdout);
     a.shutdown();
@@ -76,6 +95,30 @@ static void run(const std::string& proto, int iters) {
 
 int main(int argc, char** argv) {
     setenv("FI_TCP_IFACE", "lo", 0);
+    if (argc >= 4 && std::string(argv[1]) == "--serve") {
+        std::string file = argv[3];
+        serve(argv[2], [&](const std::string& addr) {
+            std::string tmp = file + ".tmp";
+            if (FILE* f = fopen(tmp.c_str(), "w")) {
+                fputs(addr.c_str(), f);
+                fclose(f);
+                rename(tmp.c_str(), file.c_str());
+            }
+        });
+        return 0;
+    }
+    if (argc >= 4 && std::string(argv[1]) == "--echo") {
+        int iters = argc > 4 ? atoi(argv[4]) : 20000;
+        std::string msg(8, 'x');
+        if (argc > 5) {
+            msg.clear();
+            for (const char* h = argv[5]; h[0] && h[1]; h += 2) msg.push_back(static_cast<char>(std::stoi(std::string(h, 2), nullptr, 16)));
+        }
+        Engine client(argv[2], Mode::Client);
+        Address a = client.lookup(argv[3]);
+        printf("engine protocol=%s op=echo_8B median_us=%.2f n=%d\n", argv[2], echo_median(client, a, iters, msg), iters);
+        return 0;
+    }
     int iters = argc > 1 ? atoi(argv[1]) : 20000;
     run("na+sm", iters);
     run("ofi+tcp://127.0.0.1", iters);

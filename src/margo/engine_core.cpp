@@ -302,6 +302,14 @@ void EngineImpl::progress_loop() {
     const int block_ms = std::max(1, static_cast<int>(cfg_.timeout_ub_ms));
     auto last_expiry = Clock::now();
     while (!stopping_.load(std::memory_order_acquire)) {
+        if (external_waiters_.load(std::memory_order_relaxed) > 0 && !xs->has_other_work()) {
+            // A caller thread is waiting and drives progress itself (wait_call): spinning here
+            // as well would put a third busy thread on the cores (caller, us, the peer) and
+            // stall whichever is descheduled. Stay out of its way, but remain wakeable.
+            boost::this_fiber::sleep_for(std::chrono::microseconds(100));
+            last_activity = Clock::now();
+            continue;
+        }
         int n = 0;
         bool progressed = false;
         if (progress_mutex_.try_lock()) {
@@ -389,6 +397,11 @@ void EngineImpl::finalize_now() {
     for (auto it = post.rbegin(); it != post.rend(); ++it) {
         try { (*it)(); } catch (...) {}
     }
+    // Dropped before "finalized" is announced: a callback may own a reference into a language
+    // runtime (a Python object) that must not be released after the waiter has moved on and
+    // perhaps shut that runtime down.
+    pre.clear();
+    post.clear();
     {
         std::lock_guard<std::mutex> plock(progress_mutex_);
         std::lock_guard<std::mutex> lock(large_mutex_);

@@ -200,7 +200,11 @@ void Endpoint::wait(int timeout_ms) {
         // No wait object (shm): sleep in short slices so incoming messages are seen soon.
         timeout_ms = 1;
     }
-    int r = ::poll(fds, nfds, timeout_ms);
+    sleepers_.fetch_add(1);
+    // A wake() that saw no sleeper left this flag instead of writing the eventfd.
+    int r = wake_pending_.exchange(false) ? 0 : ::poll(fds, nfds, timeout_ms);
+    sleepers_.fetch_sub(1);
+    wake_pending_.store(false);
     if (r > 0 && (fds[0].revents & POLLIN)) {
         uint64_t v;
         ssize_t rd = read(wake_fd_, &v, sizeof(v));
@@ -209,6 +213,11 @@ void Endpoint::wait(int timeout_ms) {
 }
 
 void Endpoint::wake() {
+    // Without a sleeper, leave a flag instead of a write+read pair on every completion. Both
+    // sides store then load (seq_cst): either we see the sleeper and write, or it sees the flag
+    // and does not block.
+    wake_pending_.store(true);
+    if (sleepers_.load() == 0) return;
     uint64_t one = 1;
     ssize_t w = write(wake_fd_, &one, sizeof(one));
     (void)w;

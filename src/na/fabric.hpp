@@ -94,6 +94,10 @@ class Endpoint {
     fid_ep* ep_ = nullptr;
     int cq_fd_ = -1;       // wait fd of the CQ, -1 when the provider has none (shm)
     int wake_fd_ = -1;     // eventfd used by wake()
+    // Threads blocked in wait() right now: wake() costs a syscall only when someone sleeps.
+    // wake_pending_ closes the race with a thread about to sleep (see wake()).
+    std::atomic<int> sleepers_{0};
+    std::atomic<bool> wake_pending_{false};
     size_t inject_size_ = 0;
     bool mr_virt_addr_ = false;
     bool mr_prov_key_ = false;

@@ -180,7 +180,7 @@ def test_remote_shutdown(make_server, protocol):
         addr = c.lookup(server.address)
         assert c.register("sum").on(addr)(1, 2, timeout=T) == 3
         addr.shutdown()
-        assert server.wait(timeout=30) == 0
+        assert server.wait(timeout=30) == 0, server.stderr()
         out = server.stdout()
         assert "FINALIZED" in out
         lines = out.split()

@@ -5,8 +5,6 @@
 ``Engine.transfer``.
 """
 
-import threading
-
 import _pymargo
 
 access = _pymargo.access
@@ -20,25 +18,7 @@ push = _pymargo.xfer.push
 pull = _pymargo.xfer.pull
 
 
-class _BulkMeta(type):
-    """Makes ``Bulk._current_mid`` a per-thread class attribute.
-
-    Handlers of several engines can unpickle payloads concurrently on different
-    threads; each must see the margo instance of its own engine.
-    """
-
-    _tls = threading.local()
-
-    @property
-    def _current_mid(cls):
-        return getattr(_BulkMeta._tls, "mid", None)
-
-    @_current_mid.setter
-    def _current_mid(cls, mid):
-        _BulkMeta._tls.mid = mid
-
-
-class Bulk(metaclass=_BulkMeta):
+class Bulk:
     """A registered memory region, usable in ``Engine.transfer``.
 
     Bulk objects can be sent inside RPC arguments: they pickle to the serialized
@@ -55,7 +35,8 @@ class Bulk(metaclass=_BulkMeta):
         return _pymargo.bulk_to_bytes(self._hg_bulk)
 
     def __setstate__(self, state):
-        mid = Bulk._current_mid
+        # The engine whose payload is being unpickled on this thread (see serialization).
+        mid = _pymargo.current_mid()
         if mid is None:
             raise RuntimeError(
                 "Bulk objects can only be unpickled through mochi.margo.serialization")

@@ -175,58 +175,20 @@ class Address:
 # Handle
 # --------------------------------------------------------------------------------------
 
-class Handle:
-    """An RPC handle. Handlers receive one as their first argument."""
+# The handle type is the extension's own class: handlers receive it straight from C++ (no
+# wrapper object per request). respond(), get_id(), get_provider_id() and the internal
+# members of py-mochi-margo (_forward, _iforward, _respond, _irespond, _get_mid, _get_input,
+# _get_output, _get_hg_addr) are implemented there; the members below are added in Python.
+Handle = _pymargo.Handle
 
-    def __init__(self, raw):
-        self._raw = raw
 
-    # public API
-    def get_addr(self) -> Address:
-        mid = self._raw._get_mid()
-        return Address(mid, self._raw.get_addr()).copy()
+def _handle_get_addr(self) -> Address:
+    return Address(self._get_mid(), self._get_hg_addr()).copy()
 
-    @property
-    def address(self) -> Address:
-        return self.get_addr()
 
-    def respond(self, data=None, blocking=True):
-        payload = serialization.dumps(self._raw._get_mid(), data)
-        if blocking:
-            self._raw._respond(payload)
-            return None
-        return Request(self._raw._irespond(payload))
-
-    def get_id(self) -> int:
-        return self._raw.get_id()
-
-    def get_provider_id(self) -> int:
-        return self._raw.get_provider_id()
-
-    # internal members, as in py-mochi-margo
-    def _forward(self, provider_id, data, timeout=0.0):
-        return self._raw._forward(provider_id, data, float(timeout))
-
-    def _iforward(self, provider_id, data, timeout=0.0):
-        return self._raw._iforward(provider_id, data, float(timeout))
-
-    def _respond(self, data):
-        return self._raw._respond(data)
-
-    def _irespond(self, data):
-        return self._raw._irespond(data)
-
-    def _get_mid(self):
-        return self._raw._get_mid()
-
-    def _get_hg_addr(self):
-        return self._raw.get_addr()
-
-    def _get_output(self):
-        return self._raw._get_output()
-
-    def _get_input(self):
-        return self._raw._get_input()
+Handle.get_addr = _handle_get_addr
+Handle.address = property(_handle_get_addr)
+Handle.__doc__ = "An RPC handle. Handlers receive one as their first argument."
 
 
 # --------------------------------------------------------------------------------------
@@ -280,28 +242,29 @@ class CallableRemoteFunction:
         self._address = address
         self._provider_id = provider_id
         self._handle = None
+        # What every call needs, looked up once.
+        self._mid = remote_function.engine.mid
+        self._hg_addr = address.hg_addr
+        self._rpc_id = remote_function.rpc_id
 
     def _new_handle(self):
-        engine = self._remote_function.engine
-        raw = _pymargo.create_handle(engine.mid, self._address.hg_addr, self._remote_function.rpc_id)
-        handle = Handle(raw)
+        handle = _pymargo.create_handle(self._mid, self._hg_addr, self._rpc_id)
         self._handle = handle
         return handle
 
     def __call__(self, *args, timeout=0.0, blocking=True, **kwargs):
-        mid = self._remote_function.engine.mid
+        if blocking:
+            # One step in C++ (pickle, forward without the GIL, unpickle); no handle object.
+            # A disabled response comes back empty, hence None.
+            return _pymargo.call(self._mid, self._hg_addr, self._rpc_id, self._provider_id,
+                                 args, kwargs, float(timeout))
         # Each call gets its own handle so that one CallableRemoteFunction can be
         # used from several threads at once.
         handle = self._new_handle()
-        data = serialization.dumps(mid, {"args": args, "kwargs": kwargs})
+        data = serialization.dumps(self._mid, {"args": args, "kwargs": kwargs})
         disabled = self._remote_function.disabled_response()
-        if blocking:
-            handle._forward(self._provider_id, data, timeout)
-            if disabled:
-                return None
-            return _unpack_output(mid, handle._get_output())
-        raw_req = handle._iforward(self._provider_id, data, timeout)
-        return ForwardRequest(raw_req, handle, mid, disabled)
+        raw_req = handle._iforward(self._provider_id, data, float(timeout))
+        return ForwardRequest(raw_req, handle, self._mid, disabled)
 
     @property
     def handle(self) -> Handle:
@@ -326,32 +289,21 @@ class CallableRemoteFunction:
         return self._address
 
 
-def _report_handler_error(rpc_name):
-    exc_type, exc, _ = sys.exc_info()
+def _report_handler_error(rpc_name, exc, tb=None):
+    """Called by the extension with the exception that escaped a handler."""
+    if tb is not None:
+        exc = exc.with_traceback(tb)
     msg = "[Py-Margo] ERROR: exception in handler of RPC {!r}: {}: {}\n".format(
-        rpc_name, exc_type.__name__ if exc_type else "Exception", exc)
+        rpc_name, type(exc).__name__, exc)
     try:
         sys.stderr.write(msg)
-        traceback.print_exc(file=sys.stderr)
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
         sys.stderr.flush()
     except Exception:  # pragma: no cover - stderr gone at interpreter exit
         pass
 
 
-def _make_handler(rpc_name, func):
-    # The closure must not reference the Engine or its mid: the C++ engine keeps the
-    # handler, and a reference back would keep the engine alive forever.
-    def handler(raw_handle):
-        try:
-            handle = Handle(raw_handle)
-            payload = serialization.loads(raw_handle._get_mid(), raw_handle._get_input())
-            args = payload.get("args", ()) if isinstance(payload, dict) else ()
-            kwargs = payload.get("kwargs", {}) if isinstance(payload, dict) else {}
-            func(handle, *args, **kwargs)
-        except BaseException:  # noqa: B036 - nothing may escape into C++
-            _report_handler_error(rpc_name)
-
-    return handler
+_pymargo._set_hooks(Request, _report_handler_error)
 
 
 # --------------------------------------------------------------------------------------
@@ -482,8 +434,10 @@ class Engine:
             # oneself) must not replace the existing handler with "no handler".
             rpc_id = _pymargo.registered(self._mid, rpc_name, int(provider_id))
         if rpc_id is None:
-            handler = _make_handler(rpc_name, func) if func is not None else None
-            rpc_id = _pymargo.register(self._mid, rpc_name, int(provider_id), handler)
+            # The extension unpickles the arguments and calls func(handle, *args, **kwargs).
+            # func must not reference the Engine or its mid: the C++ engine keeps it, and a
+            # reference back would keep the engine alive forever.
+            rpc_id = _pymargo.register(self._mid, rpc_name, int(provider_id), func)
         rf = RemoteFunction(self, rpc_id, int(provider_id), rpc_name)
         if disable_response:
             rf.disable_response(True)

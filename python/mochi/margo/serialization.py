@@ -1,30 +1,19 @@
 """(De)serialization of RPC payloads.
 
-Payloads are pickles. Before pickling or unpickling, the margo instance that the
-payload belongs to is recorded in ``Bulk._current_mid`` so that ``Bulk`` objects
-found inside the payload can (de)serialize their hg_bulk against it.
+Payloads are pickles (highest protocol). While one is (un)pickled, the margo instance it
+belongs to is the thread's "current mid" (``_pymargo.current_mid()``), so that ``Bulk``
+objects found inside can (de)serialize their hg_bulk against it. The work is done in the
+extension, which also uses it for calls and responses.
 """
 
-import pickle
-
-from .bulk import Bulk
+import _pymargo
 
 
 def dumps(mid, obj) -> bytes:
     """Pickle ``obj`` for sending through the engine ``mid``."""
-    previous = Bulk._current_mid
-    Bulk._current_mid = mid
-    try:
-        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    finally:
-        Bulk._current_mid = previous
+    return _pymargo.dumps(mid, obj)
 
 
 def loads(mid, data):
     """Unpickle ``data`` received by the engine ``mid``."""
-    previous = Bulk._current_mid
-    Bulk._current_mid = mid
-    try:
-        return pickle.loads(data)
-    finally:
-        Bulk._current_mid = previous
+    return _pymargo.loads(mid, data)

@@ -1,6 +1,7 @@
 // Taking the GIL from engine threads. Python handlers run as fibers, several of which may
-// share one OS thread and interleave while blocked (GIL released). Each such fiber gets its
-// own PyThreadState, so their Python frame stacks never mix.
+// share one OS thread and interleave while blocked (GIL released). A fiber in Python has a
+// PyThreadState no other fiber uses at the same time, so their Python frame stacks never mix
+// (see gil.cpp for how they are kept).
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -17,7 +18,7 @@ class GilAcquire {
     GilAcquire& operator=(const GilAcquire&) = delete;
 
   private:
-    enum { kAlreadyHeld, kGilState, kOwnTState } how_;
+    enum { kAlreadyHeld, kGilState, kThreadTState, kOwnTState } how_;
     PyGILState_STATE gstate_{};
     PyThreadState* tstate_ = nullptr;
 };

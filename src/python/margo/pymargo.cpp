@@ -9,6 +9,7 @@
 
 #include "../../margo/scheduler.hpp"
 #include "gil.hpp"
+#include "payload.hpp"
 
 #include <iostream>
 #include <memory>
@@ -16,12 +17,17 @@
 namespace py = pybind11;
 using namespace mochi::margo;
 using kinako::python::GilAcquire;
+using kinako::python::MidScope;
 using kinako::python::PyRef;
 
 namespace {
 
 PyObject* g_timeout_error = nullptr;
 PyObject* g_margo_exception = nullptr;
+// Set by mochi.margo.core at import (_set_hooks): the Python Request wrapper returned by
+// respond(blocking=False), and the reporter of exceptions escaping a handler.
+PyObject* g_request_type = nullptr;
+PyObject* g_handler_error = nullptr;
 
 [[noreturn]] void raise_margo(const Exception& e) {
     if (e.status() == Status::Timeout)
@@ -40,6 +46,14 @@ Engine& engine_of(py::handle cap) {
 }
 
 void drop_engine(Engine* e) {
+    // Not the last reference (the common case: handles and capsules made per request): a plain
+    // refcount drop. Without the GIL, in case another holder let go at the same moment and this
+    // one turns out to finalize after all.
+    if (e->impl().use_count() > 1) {
+        py::gil_scoped_release release;
+        delete e;
+        return;
+    }
     // Dropping the last reference finalizes: never on an engine thread, never with the GIL.
     if (kinako::margo::Xstream::current()) {
         std::thread([e] { delete e; }).detach();
@@ -55,6 +69,8 @@ py::capsule make_engine_capsule(Engine e) {
         if (e) drop_engine(e);
     });
 }
+
+py::object engine_capsule_of(const Engine& e) { return make_engine_capsule(e); }
 
 Address& addr_of(py::handle cap) {
     auto* a = static_cast<Address*>(PyCapsule_GetPointer(cap.ptr(), "hg_addr_t"));
@@ -151,10 +167,47 @@ LogSink make_sink(py::object logger) {
     return [ref](LogLevel level, const std::string& msg) { call_logger(*ref, level, msg); };
 }
 
+void call_handler(PyObject* func, const std::shared_ptr<PyHandle>& h) {
+    py::object handle = py::cast(h);
+    py::object payload;
+    {
+        MidScope scope(h->engine);
+        std::string_view in = h->request.input();
+        payload = in.empty() ? py::none() : kinako::python::pickle_loads(in);
+    }
+    py::object args = py::tuple(), kwargs = py::dict();
+    if (PyDict_Check(payload.ptr())) {
+        if (PyObject* a = PyDict_GetItemString(payload.ptr(), "args")) args = py::reinterpret_borrow<py::object>(a);
+        if (PyObject* k = PyDict_GetItemString(payload.ptr(), "kwargs")) kwargs = py::reinterpret_borrow<py::object>(k);
+    }
+    if (!PyTuple_Check(args.ptr())) args = py::tuple(args);
+    Py_ssize_t n = PyTuple_GET_SIZE(args.ptr());
+    py::tuple call_args(n + 1);
+    call_args[0] = handle;
+    for (Py_ssize_t i = 0; i < n; i++) call_args[i + 1] = py::reinterpret_borrow<py::object>(PyTuple_GET_ITEM(args.ptr(), i));
+    PyObject* r = PyObject_Call(func, call_args.ptr(), PyDict_Check(kwargs.ptr()) && PyDict_GET_SIZE(kwargs.ptr()) ? kwargs.ptr() : nullptr);
+    if (!r) throw py::error_already_set();
+    Py_DECREF(r);
+}
+
+void report_handler_error(const std::string& name, py::error_already_set& err) {
+    if (g_handler_error) {
+        try {
+            py::object tb = err.trace() ? py::object(err.trace()) : py::object(py::none());
+            py::reinterpret_borrow<py::object>(g_handler_error)(name, err.value(), tb);
+            return;
+        } catch (py::error_already_set& again) {
+            again.discard_as_unraisable("kinako handler error reporter");
+        }
+    }
+    std::cerr << "[Py-Margo] ERROR: exception in handler of RPC \"" << name << "\": " << err.what() << std::endl;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_pymargo, m) {
     m.doc() = "kinako engine bindings (the py-mochi-margo extension)";
+    kinako::python::set_engine_capsule_maker(&engine_capsule_of);
 
     g_margo_exception = PyErr_NewException("_pymargo.MargoException", PyExc_Exception, nullptr);
     m.attr("MargoException") = py::handle(g_margo_exception);
@@ -241,30 +294,32 @@ PYBIND11_MODULE(_pymargo, m) {
     });
 
     // ---- RPC registry
-    m.def("register", [](py::handle mid, const std::string& name, uint16_t provider_id, py::object handler) {
+    // A Python handler: func(handle, *args, **kwargs), with args and kwargs unpickled from the
+    // request as py-mochi-margo sends them ({"args": ..., "kwargs": ...}).
+    m.def("register", [](py::handle mid, const std::string& name, uint16_t provider_id, py::object func) {
         Engine& e = engine_of(mid);
-        if (handler.is_none()) return e.declare(name, provider_id);
-        auto ref = std::make_shared<PyRef>(handler);
-        Engine engine = e;
+        if (func.is_none()) return e.declare(name, provider_id);
+        auto ref = std::make_shared<PyRef>(func);
         // The engine is captured weakly through the handle so a handler does not keep it alive.
         std::weak_ptr<mochi::margo::detail::EngineImpl> weak = e.impl();
         return e.define(name, [ref, weak, name](const Request& req) {
-            auto impl = weak.lock();
-            if (!impl) return;
             auto h = std::make_shared<PyHandle>();
-            h->engine = Engine::from_impl(impl);
-            impl.reset();
+            {
+                auto impl = weak.lock();
+                if (!impl) return;
+                h->engine = Engine::from_impl(std::move(impl));
+            }
             h->target = req.source();
             h->rpc_id = req.rpc_id();
             h->provider_id = req.provider_id();
             h->request = req;
             GilAcquire gil;
             try {
-                ref->object()(py::cast(h));
+                call_handler(ref->get(), h);
             } catch (py::error_already_set& err) {
-                std::string msg = err.what();
-                std::cerr << "[Py-Margo] ERROR: exception in handler of RPC \"" << name << "\": " << msg << std::endl;
+                report_handler_error(name, err);
             }
+            h.reset();  // with the GIL: the Python handle may go with it
         }, provider_id);
     }, py::arg("mid"), py::arg("name"), py::arg("provider_id") = 0, py::arg("handler") = py::none());
     m.def("registered", [](py::handle mid, const std::string& name, uint16_t provider_id) -> py::object {
@@ -303,7 +358,7 @@ PYBIND11_MODULE(_pymargo, m) {
             std::string_view in = view_of(data);
             py::gil_scoped_release release;
             h.response = h.engine.forward(h.target, h.rpc_id, in, provider_id, timeout_ms);
-        }, py::arg("provider_id"), py::arg("data"), py::arg("timeout_ms") = 0.0)
+        }, py::arg("provider_id"), py::arg("data"), py::arg("timeout") = 0.0)
         .def("_iforward", [](std::shared_ptr<PyHandle> h, uint16_t provider_id, py::bytes data, double timeout_ms) {
             auto r = std::make_shared<PyRequest>();
             r->keep_alive = data;
@@ -314,7 +369,7 @@ PYBIND11_MODULE(_pymargo, m) {
                 r->call = h->engine.iforward(h->target, h->rpc_id, in, provider_id, timeout_ms);
             }
             return r;
-        }, py::arg("provider_id"), py::arg("data"), py::arg("timeout_ms") = 0.0)
+        }, py::arg("provider_id"), py::arg("data"), py::arg("timeout") = 0.0)
         .def("_get_output", [](PyHandle& h) {
             auto out = h.response.output();
             return py::bytes(out.data(), out.size());
@@ -339,7 +394,24 @@ PYBIND11_MODULE(_pymargo, m) {
             r->is_transfer = true;  // an empty transfer: test() is true, wait() returns
             return r;
         })
-        .def("get_addr", [](PyHandle& h) { return make_addr_capsule(h.target); })
+        // respond(data=None, blocking=True): the handler's answer, pickled as py-mochi-margo does.
+        .def("respond", [](std::shared_ptr<PyHandle> h, py::handle data, bool blocking) -> py::object {
+            py::bytes payload;
+            {
+                MidScope scope(h->engine);
+                payload = kinako::python::pickle_dumps(data);
+            }
+            std::string_view out = view_of(payload);
+            {
+                py::gil_scoped_release release;
+                h->request.respond(out);
+            }
+            if (blocking) return py::none();
+            // Responses are sent eagerly: the returned request is already complete.
+            auto r = std::make_shared<PyRequest>();
+            r->is_transfer = true;
+            return py::reinterpret_borrow<py::object>(g_request_type)(py::cast(r));
+        }, py::arg("data") = py::none(), py::arg("blocking") = true)
         .def("get_id", [](PyHandle& h) { return h.rpc_id; })
         .def("get_provider_id", [](PyHandle& h) { return h.provider_id; })
         .def("_get_mid", [](PyHandle& h) { return make_engine_capsule(h.engine); })
@@ -348,6 +420,49 @@ PYBIND11_MODULE(_pymargo, m) {
     py::class_<PyRequest, std::shared_ptr<PyRequest>>(m, "Request")
         .def("wait", &PyRequest::wait)
         .def("test", &PyRequest::test);
+
+    // The blocking call of CallableRemoteFunction in one step: pickle {"args", "kwargs"},
+    // forward without the GIL, unpickle the output (None when there is none).
+    m.def("call", [](py::handle mid, py::handle hg_addr, uint64_t rpc_id, uint16_t provider_id, py::handle args,
+                     py::handle kwargs, double timeout_ms) -> py::object {
+        Engine& e = engine_of(mid);
+        Address& target = addr_of(hg_addr);
+        py::bytes payload;
+        {
+            py::dict d;
+            d["args"] = args;
+            d["kwargs"] = kwargs;
+            MidScope scope(mid);
+            payload = kinako::python::pickle_dumps(d);
+        }
+        std::string_view in = view_of(payload);
+        Response r;
+        try {
+            py::gil_scoped_release release;
+            r = e.forward(target, rpc_id, in, provider_id, timeout_ms);
+        } catch (const Exception& ex) {
+            raise_margo(ex);
+        }
+        std::string_view out = r.output();
+        if (out.empty()) return py::none();
+        MidScope scope(mid);
+        return kinako::python::pickle_loads(out);
+    });
+    m.def("dumps", [](py::handle mid, py::handle obj) {
+        MidScope scope(mid);
+        return kinako::python::pickle_dumps(obj);
+    });
+    m.def("loads", [](py::handle mid, py::buffer data) {
+        py::buffer_info info = data.request();
+        MidScope scope(mid);
+        return kinako::python::pickle_loads(std::string_view(static_cast<const char*>(info.ptr), static_cast<size_t>(info.size * info.itemsize)));
+    });
+    m.def("current_mid", &kinako::python::current_mid);
+    m.def("_set_hooks", [](py::object request_type, py::object handler_error) {
+        // Kept for the life of the process, like the module that sets them.
+        g_request_type = request_type.release().ptr();
+        g_handler_error = handler_error.release().ptr();
+    });
 
     m.def("create_handle", [](py::handle mid, py::handle addr, uint64_t rpc_id) {
         auto h = std::make_shared<PyHandle>();
