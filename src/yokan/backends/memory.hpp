@@ -65,14 +65,16 @@ class MemoryBackend : public Backend {
 
     Status exists(const KeyList& keys, std::vector<uint8_t>& found) override {
         auto l = shared();
-        for (size_t i = 0; i < keys.size(); ++i) found[i] = find(keys[i]) != data_.end();
+        auto finger = data_.end();
+        for (size_t i = 0; i < keys.size(); ++i) found[i] = find(keys[i], finger) != data_.end();
         return Status::Success;
     }
 
     Status length(const KeyList& keys, std::vector<uint64_t>& sizes) override {
         auto l = shared();
+        auto finger = data_.end();
         for (size_t i = 0; i < keys.size(); ++i) {
-            auto it = find(keys[i]);
+            auto it = find(keys[i], finger);
             sizes[i] = it == data_.end() ? YOKAN_KEY_NOT_FOUND : K::value(it).size();
         }
         return Status::Success;
@@ -85,10 +87,13 @@ class MemoryBackend : public Backend {
         }
         auto l = exclusive();
         bool single = keys.size() == 1;
+        auto finger = data_.end();
         for (size_t i = 0; i < keys.size(); ++i) {
-            // One tree walk per key: the lower bound both answers "present?" and is the
-            // insertion hint (large maps are cache-miss bound, so walks are what costs).
-            auto it = locate(keys[i]);
+            // At most one tree walk per key: the lower bound both answers "present?" and is the
+            // insertion hint (large maps are cache-miss bound, so walks are what costs); keys
+            // in ascending order mostly skip the walk (see locate).
+            auto it = locate(keys[i], finger);
+            finger = it;
             bool present = it != data_.end() && K::key(it) == keys[i];
             if ((mode & YOKAN_MODE_NEW_ONLY) && present) {
                 if (single) return Status::KeyExists;
@@ -103,10 +108,10 @@ class MemoryBackend : public Backend {
                     if (mode & YOKAN_MODE_APPEND) it->second.append(values[i].data(), values[i].size());
                     else it->second.assign(values[i].data(), values[i].size());
                 } else {
-                    insert(it, keys[i], values[i]);
+                    finger = insert(it, keys[i], values[i]);
                 }
             } else if (!present) {
-                insert(it, keys[i], {});
+                finger = insert(it, keys[i], {});
             }
         }
         return Status::Success;
@@ -124,8 +129,9 @@ class MemoryBackend : public Backend {
             return Status::Success;
         }
         auto l = shared();
+        auto finger = data_.end();
         for (size_t i = 0; i < keys.size(); ++i) {
-            auto it = find(keys[i]);
+            auto it = find(keys[i], finger);
             if (it != data_.end()) visit(i, K::value(it));
         }
         return Status::Success;
@@ -165,24 +171,50 @@ class MemoryBackend : public Backend {
     }
 
   private:
-    // Sorted: the first element not before k; hashed: the element or end().
-    auto locate(std::string_view k) {
-        if constexpr (K::sorted) return data_.lower_bound(k);
-        else return data_.find(std::string(k));
+    using Iterator = typename Container::iterator;
+    // How far a batch walks forward from the previous key's position before it descends the
+    // tree instead: far enough for keys in ascending order with a few others in between.
+    static constexpr int kFingerSteps = 4;
+
+    // Sorted: the first element not before k; hashed: the element or end(). `finger` is where
+    // the previous key of the batch landed: when k sorts after it, the answer is usually a few
+    // steps ahead (batches of ascending keys, the common case for ranges), which saves a walk
+    // of ~log2(n) nodes, each a cache miss on a large map. Any order stays correct.
+    Iterator locate(std::string_view k, Iterator finger) {
+        if constexpr (K::sorted) {
+            if (finger != data_.end() && K::key(finger) < k) {
+                for (int step = 0; step < kFingerSteps; ++step) {
+                    ++finger;
+                    if (finger == data_.end() || !(K::key(finger) < k)) return finger;
+                }
+            }
+            return data_.lower_bound(k);
+        } else {
+            return data_.find(std::string(k));
+        }
     }
     template <typename It>
-    void insert(It hint, std::string_view k, std::string_view v) {
+    Iterator insert(It hint, std::string_view k, std::string_view v) {
         if constexpr (K::has_values) {
-            if constexpr (K::sorted) data_.emplace_hint(hint, std::string(k), std::string(v));
-            else data_.emplace(std::string(k), std::string(v));
+            if constexpr (K::sorted) return data_.emplace_hint(hint, std::string(k), std::string(v));
+            else return data_.emplace(std::string(k), std::string(v)).first;
         } else {
-            if constexpr (K::sorted) data_.emplace_hint(hint, std::string(k));
-            else data_.emplace(std::string(k));
+            if constexpr (K::sorted) return data_.emplace_hint(hint, std::string(k));
+            else return data_.emplace(std::string(k)).first;
         }
     }
     auto find(std::string_view k) {
         if constexpr (K::sorted) return data_.find(k);
         else return data_.find(std::string(k));
+    }
+    // find() for batches: moves `finger` to where k landed (see locate).
+    Iterator find(std::string_view k, Iterator& finger) {
+        if constexpr (K::sorted) {
+            finger = locate(k, finger);
+            return finger != data_.end() && K::key(finger) == k ? finger : data_.end();
+        } else {
+            return data_.find(std::string(k));
+        }
     }
     std::shared_lock<std::shared_mutex> shared() {
         return use_lock_ ? std::shared_lock<std::shared_mutex>(mutex_) : std::shared_lock<std::shared_mutex>();
