@@ -4,7 +4,9 @@ Notes from the reference on the upstream examples: numpy_example reads into a 2-
 which Warabi refuses ("Buffer must be 1-dimensional"); ours shows that refusal and then uses
 a flat view, so the refusal must appear in its output. server_backends asks for type "pmem",
 which upstream Warabi does not register; kinako accepts it, so the pmem provider is created.
-with_bedrock needs a Bedrock server and is not part of this set.
+with_bedrock needs a Bedrock server: run without an address it starts one in its own process
+(memory and abtio targets from a JSON config), and it shows that the legacy provider-level
+"pool" key is refused by name.
 """
 
 import subprocess
@@ -27,6 +29,7 @@ EXPECTED = {
     "batch_operations": "created, wrote, read back and persisted 10 regions",
     "migration_pattern": "migrate moved 3 regions",
     "higher_level_api": "stale index entry: Invalid RegionID information",
+    "with_bedrock": "memory and abtio targets served by bedrock: OK",
 }
 
 
