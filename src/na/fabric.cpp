@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -84,10 +85,14 @@ Endpoint::Endpoint(const std::string& provider, const std::string& bind) : provi
     fi_av_attr av_attr{};
     av_attr.type = FI_AV_TABLE;
     if ((ret = fi_av_open(domain_, &av_attr, &av_, nullptr))) throw_fi_error("fi_av_open", ret);
-    if ((ret = fi_endpoint(domain_, info_, &ep_, nullptr))) throw_fi_error("fi_endpoint", ret);
-    if ((ret = fi_ep_bind(ep_, &av_->fid, 0))) throw_fi_error("fi_ep_bind(av)", ret);
-    if ((ret = fi_ep_bind(ep_, &cq_->fid, FI_TRANSMIT | FI_RECV))) throw_fi_error("fi_ep_bind(cq)", ret);
-    if ((ret = fi_enable(ep_))) throw_fi_error("fi_enable", ret);
+    open_endpoint();
+    if ((ret = fi_enable(ep_)) == -FI_EBUSY && provider_ == "shm" && remove_stale_shm_region()) {
+        fi_close(&ep_->fid);
+        ep_ = nullptr;
+        open_endpoint();
+        ret = fi_enable(ep_);
+    }
+    if (ret) throw_fi_error("fi_enable", ret);
 
     char name[256];
     size_t len = sizeof(name);
@@ -95,6 +100,29 @@ Endpoint::Endpoint(const std::string& provider, const std::string& bind) : provi
     name_.assign(name, len);
 
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+void Endpoint::open_endpoint() {
+    int ret;
+    if ((ret = fi_endpoint(domain_, info_, &ep_, nullptr))) throw_fi_error("fi_endpoint", ret);
+    if ((ret = fi_ep_bind(ep_, &av_->fid, 0))) throw_fi_error("fi_ep_bind(av)", ret);
+    if ((ret = fi_ep_bind(ep_, &cq_->fid, FI_TRANSMIT | FI_RECV))) throw_fi_error("fi_ep_bind(cq)", ret);
+}
+
+bool Endpoint::remove_stale_shm_region() {
+    // The shm provider names its region "<pid>:<index>:..." in /dev/shm. A process killed
+    // without closing its endpoint leaves that file behind, and a later process that gets the
+    // same pid cannot create its own (EBUSY). A region named after our pid can only belong to
+    // a dead process (pids are unique among the living), so it is safe to remove.
+    char name[256];
+    size_t len = sizeof(name);
+    if (fi_getname(&ep_->fid, name, &len) != 0 || len == 0) return false;
+    std::string n(name, strnlen(name, len));
+    if (auto pos = n.find("://"); pos != std::string::npos) n = n.substr(pos + 3);
+    std::string own = std::to_string(getpid()) + ":";
+    if (n.rfind(own, 0) != 0 || n.find('/') != std::string::npos) return false;
+    // (The provider may already have unlinked it when it found it in use: retry then too.)
+    return unlink(("/dev/shm/" + n).c_str()) == 0 || errno == ENOENT;
 }
 
 Endpoint::~Endpoint() {

@@ -84,6 +84,8 @@ class Endpoint {
     void wake();
 
   private:
+    void open_endpoint();            // fi_endpoint + binds to the AV and the CQ
+    bool remove_stale_shm_region();  // see fabric.cpp
     std::string provider_;
     std::string name_;
     fi_info* info_ = nullptr;

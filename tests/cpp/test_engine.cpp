@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 #include <mochi/margo/engine.hpp>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <string>
@@ -179,4 +183,29 @@ TEST(Identity, RegisteredIdentityIsVisibleToPeers) {
     EXPECT_EQ(client.provider_identity(addr, 42), "");
     client.finalize();
     server.finalize();
+}
+
+// A process killed without closing its shm endpoint leaves /dev/shm/<pid>:0:0 behind; a later
+// process that gets the same pid must still start (the stale region is removed, not reused).
+TEST(SharedMemory, StaleRegionOfARecycledPidDoesNotBlockInit) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        std::string stale = "/dev/shm/" + std::to_string(getpid()) + ":0:0";
+        int fd = open(stale.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+        if (fd < 0 || ftruncate(fd, 4096) != 0) _exit(2);
+        close(fd);
+        try {
+            mochi::margo::Engine e("na+sm", mochi::margo::Mode::Server);
+            e.finalize();
+        } catch (...) {
+            unlink(stale.c_str());
+            _exit(1);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "engine init failed with a stale shm region of its pid";
 }

@@ -328,6 +328,34 @@ def _remote(client_engine, server_engine, name, provider_id=0):
                                            provider_id)
 
 
+def test_nested_handler_exception_while_outer_handler_waits(engine, capsys):
+    """A handler blocked in an RPC to its own engine (GIL released) lets a second handler run
+    on the same engine thread with another Python thread state; an exception escaping that
+    second handler must be reported without deadlocking the thread (pybind11 re-takes the GIL
+    to drop the error), and the outer handler then carries on."""
+    target = engine.addr()
+
+    def inner(handle, x):
+        if x == "boom":
+            raise ValueError("inner fails on purpose")
+        handle.respond(x * 2)
+
+    inner_rf = engine.register("nested_inner", inner)
+
+    def outer(handle, x):
+        f = inner_rf.on(target)
+        try:
+            f("boom", timeout=300)
+        except TimeoutError:
+            pass
+        handle.respond(f(x, timeout=T))
+
+    outer_rf = engine.register("nested_outer", outer)
+    assert outer_rf.on(target)(21, timeout=T) == 42
+    err = capsys.readouterr().err
+    assert "inner fails on purpose" in err
+
+
 def test_handler_exception_prints_and_sends_no_response(engine, client_engine, capsys):
     def bad(handle):
         raise KeyError("bad handler on purpose")

@@ -1,5 +1,6 @@
 // _pybedrock: the bedrock Server (in-process) and ServiceHandle (client) for mochi.bedrock.
 #include "../common/capsules.hpp"
+#include "../common/gil_release.hpp"
 
 #include <mochi/bedrock/client.hpp>
 #include <mochi/bedrock/server.hpp>
@@ -24,7 +25,7 @@ py::capsule engine_capsule(const mochi::margo::Engine& e) {
 template <typename F>
 auto client_call(F&& f) -> decltype(f()) {
     try {
-        py::gil_scoped_release nogil;
+        kinako::python::GilRelease nogil;
         return f();
     } catch (const Exception& e) {
         PyErr_SetString(g_client_exception.ptr(), e.what());
@@ -37,7 +38,7 @@ auto client_call(F&& f) -> decltype(f()) {
 
 template <typename F>
 auto server_call(F&& f) -> decltype(f()) {
-    py::gil_scoped_release nogil;
+    kinako::python::GilRelease nogil;
     return f();
 }
 
@@ -72,7 +73,7 @@ PYBIND11_MODULE(_pybedrock, m) {
                  ServerOptions o;
                  o.rank = rank;
                  o.size = size;
-                 py::gil_scoped_release nogil;
+                 kinako::python::GilRelease nogil;
                  return std::make_shared<Server>(address, config, o);
              }),
              py::arg("address"), py::arg("config") = "{}", py::arg("rank") = 0, py::arg("size") = 1)

@@ -1,5 +1,6 @@
 // _pyflock: flock provider and group handle for mochi.flock. Views cross as JSON text.
 #include "../common/capsules.hpp"
+#include "../common/gil_release.hpp"
 
 #include <mochi/flock/client.hpp>
 #include <mochi/flock/provider.hpp>
@@ -23,14 +24,14 @@ PYBIND11_MODULE(_pyflock, m) {
                          const std::string& pool) {
                  auto e = kinako::python::engine_from(engine);
                  GroupView v = GroupView::from_json(view);
-                 py::gil_scoped_release nogil;
+                 kinako::python::GilRelease nogil;
                  return std::make_shared<Provider>(e, provider_id, config, v, pool);
              }),
              py::arg("engine"), py::arg("provider_id"), py::arg("config"), py::arg("view"), py::arg("pool") = "")
         .def_static("bootstrap", [](py::handle engine, uint16_t provider_id, const std::string& config,
                                     const std::string& pool) {
             auto e = kinako::python::engine_from(engine);
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             return std::shared_ptr<Provider>(Provider::bootstrap(e, provider_id, config, {}, pool));
         }, py::arg("engine"), py::arg("provider_id"), py::arg("config"), py::arg("pool") = "")
         .def("config", &Provider::config)
@@ -39,7 +40,7 @@ PYBIND11_MODULE(_pyflock, m) {
     py::class_<GroupHandle>(m, "GroupHandle")
         .def(py::init([](py::handle engine, const std::string& address, uint16_t provider_id, double timeout_ms) {
                  auto e = kinako::python::engine_from(engine);
-                 py::gil_scoped_release nogil;
+                 kinako::python::GilRelease nogil;
                  return GroupHandle(e, address, provider_id, timeout_ms);
              }),
              py::arg("engine"), py::arg("address"), py::arg("provider_id") = 0, py::arg("timeout_ms") = 10000.0)
@@ -50,7 +51,7 @@ PYBIND11_MODULE(_pyflock, m) {
             return GroupHandle::from_serialized(kinako::python::engine_from(engine), text, timeout_ms);
         }, py::arg("engine"), py::arg("view"), py::arg("timeout_ms") = 10000.0)
         .def("update", [](GroupHandle& h) {
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             h.update();
         })
         .def("view", [](const GroupHandle& h) { return h.view().to_json(); });

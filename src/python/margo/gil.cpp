@@ -1,5 +1,7 @@
 #include "gil.hpp"
 
+#include "../common/gil_release.hpp"
+
 #include "../../margo/scheduler.hpp"
 
 namespace kinako::python {
@@ -39,6 +41,7 @@ GilAcquire::GilAcquire() {
             how_ = kOwnTState;
         }
         PyEval_RestoreThread(tstate_);
+        note_current_thread_state(tstate_);
     } else {
         gstate_ = PyGILState_Ensure();
         how_ = kGilState;
@@ -47,10 +50,12 @@ GilAcquire::GilAcquire() {
 
 GilAcquire::~GilAcquire() {
     if (how_ == kThreadTState) {
+        note_current_thread_state(nullptr);
         PyEval_SaveThread();
         t_slot.in_use = false;
     } else if (how_ == kOwnTState) {
-        PyThreadState_Clear(tstate_);
+        PyThreadState_Clear(tstate_);  // may run Python code: pybind11 must still see tstate_
+        note_current_thread_state(nullptr);
         PyThreadState_DeleteCurrent();
     } else if (how_ == kGilState) {
         PyGILState_Release(gstate_);

@@ -5,6 +5,7 @@
 #include "../../margo/engine_impl.hpp"
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
+#include "../common/gil_release.hpp"
 #include <pybind11/stl.h>
 
 #include "../../margo/scheduler.hpp"
@@ -50,7 +51,7 @@ void drop_engine(Engine* e) {
     // refcount drop. Without the GIL, in case another holder let go at the same moment and this
     // one turns out to finalize after all.
     if (e->impl().use_count() > 1) {
-        py::gil_scoped_release release;
+        kinako::python::GilRelease release;
         delete e;
         return;
     }
@@ -59,7 +60,7 @@ void drop_engine(Engine* e) {
         std::thread([e] { delete e; }).detach();
         return;
     }
-    py::gil_scoped_release release;
+    kinako::python::GilRelease release;
     delete e;
 }
 
@@ -130,7 +131,7 @@ struct PyRequest {
         }
         waited = true;
         try {
-            py::gil_scoped_release release;
+            kinako::python::GilRelease release;
             if (is_transfer)
                 transfer.wait();
             else {
@@ -247,7 +248,7 @@ PYBIND11_MODULE(_pymargo, m) {
                   ",\"rpc_thread_count\":" + std::to_string(mode == 0 ? 0 : num_rpc_threads) + "}";
         }
         try {
-            py::gil_scoped_release release;
+            kinako::python::GilRelease release;
             return make_engine_capsule(Engine(addr, static_cast<Mode>(mode), cfg));
         } catch (const std::invalid_argument& e) {
             throw std::runtime_error(std::string("margo_init() returned MARGO_INSTANCE_NULL: ") + e.what());
@@ -258,13 +259,13 @@ PYBIND11_MODULE(_pymargo, m) {
        py::arg("config") = "");
     m.def("finalize", [](py::handle mid) {
         Engine e = engine_of(mid);
-        py::gil_scoped_release release;
+        kinako::python::GilRelease release;
         e.finalize();
     });
     m.def("is_finalized", [](py::handle mid) { return engine_of(mid).finalized(); });
     m.def("wait_for_finalize", [](py::handle mid) {
         Engine e = engine_of(mid);
-        py::gil_scoped_release release;
+        kinako::python::GilRelease release;
         e.wait_for_finalize();
     });
     m.def("is_listening", [](py::handle mid) { return engine_of(mid).listening(); });
@@ -289,7 +290,7 @@ PYBIND11_MODULE(_pymargo, m) {
     m.def("get_config", [](py::handle mid) { return engine_of(mid).config(); });
     m.def("sleep", [](py::handle mid, double ms) {
         Engine e = engine_of(mid);
-        py::gil_scoped_release release;
+        kinako::python::GilRelease release;
         e.sleep(ms);
     });
 
@@ -337,7 +338,7 @@ PYBIND11_MODULE(_pymargo, m) {
         Engine e = engine_of(mid);
         Address a;
         {
-            py::gil_scoped_release release;
+            kinako::python::GilRelease release;
             a = e.lookup(s);
         }
         return make_addr_capsule(a);
@@ -348,7 +349,7 @@ PYBIND11_MODULE(_pymargo, m) {
     m.def("addr_set_remove", [](py::handle, py::handle) {});
     m.def("shutdown_remote_instance", [](py::handle, py::handle a) {
         Address addr = addr_of(a);
-        py::gil_scoped_release release;
+        kinako::python::GilRelease release;
         addr.shutdown();
     });
 
@@ -356,7 +357,7 @@ PYBIND11_MODULE(_pymargo, m) {
     py::class_<PyHandle, std::shared_ptr<PyHandle>>(m, "Handle")
         .def("_forward", [](PyHandle& h, uint16_t provider_id, py::bytes data, double timeout_ms) {
             std::string_view in = view_of(data);
-            py::gil_scoped_release release;
+            kinako::python::GilRelease release;
             h.response = h.engine.forward(h.target, h.rpc_id, in, provider_id, timeout_ms);
         }, py::arg("provider_id"), py::arg("data"), py::arg("timeout") = 0.0)
         .def("_iforward", [](std::shared_ptr<PyHandle> h, uint16_t provider_id, py::bytes data, double timeout_ms) {
@@ -365,7 +366,7 @@ PYBIND11_MODULE(_pymargo, m) {
             r->handle = h;
             std::string_view in = view_of(data);
             {
-                py::gil_scoped_release release;
+                kinako::python::GilRelease release;
                 r->call = h->engine.iforward(h->target, h->rpc_id, in, provider_id, timeout_ms);
             }
             return r;
@@ -380,14 +381,14 @@ PYBIND11_MODULE(_pymargo, m) {
         })
         .def("_respond", [](PyHandle& h, py::bytes data) {
             std::string_view out = view_of(data);
-            py::gil_scoped_release release;
+            kinako::python::GilRelease release;
             h.request.respond(out);
         })
         .def("_irespond", [](PyHandle& h, py::bytes data) {
             // Responses are sent eagerly; the request is complete when this returns.
             std::string_view out = view_of(data);
             {
-                py::gil_scoped_release release;
+                kinako::python::GilRelease release;
                 h.request.respond(out);
             }
             auto r = std::make_shared<PyRequest>();
@@ -403,7 +404,7 @@ PYBIND11_MODULE(_pymargo, m) {
             }
             std::string_view out = view_of(payload);
             {
-                py::gil_scoped_release release;
+                kinako::python::GilRelease release;
                 h->request.respond(out);
             }
             if (blocking) return py::none();
@@ -438,7 +439,7 @@ PYBIND11_MODULE(_pymargo, m) {
         std::string_view in = view_of(payload);
         Response r;
         try {
-            py::gil_scoped_release release;
+            kinako::python::GilRelease release;
             r = e.forward(target, rpc_id, in, provider_id, timeout_ms);
         } catch (const Exception& ex) {
             raise_margo(ex);
@@ -509,7 +510,7 @@ PYBIND11_MODULE(_pymargo, m) {
         auto r = std::make_shared<PyRequest>();
         r->is_transfer = true;
         {
-            py::gil_scoped_release release;
+            kinako::python::GilRelease release;
             r->transfer = e.itransfer(static_cast<BulkOp>(op), origin, remote, origin_offset, local, local_offset, size);
         }
         r->keep_alive = py::make_tuple(origin_bulk, local_bulk);

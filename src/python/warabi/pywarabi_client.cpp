@@ -7,6 +7,7 @@
 #include "buffer.hpp"
 
 #include <pybind11/pybind11.h>
+#include "../common/gil_release.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -39,7 +40,7 @@ struct PyAsyncRequest {
         // Never let the buffer go while the server may still write into it.
         if (!buffer) return;
         try {
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             req.wait();
         } catch (...) {
         }
@@ -47,7 +48,7 @@ struct PyAsyncRequest {
     void wait() {
         try {
             {
-                py::gil_scoped_release nogil;
+                kinako::python::GilRelease nogil;
                 req.wait();
             }
             buffer.reset();
@@ -65,7 +66,7 @@ struct PyAsyncCreateRequest {
     ~PyAsyncCreateRequest() {
         if (!buffer) return;
         try {
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             static_cast<const mochi::warabi::AsyncRequest&>(req).wait();
         } catch (...) {
         }
@@ -74,7 +75,7 @@ struct PyAsyncCreateRequest {
         PyRegionID r;
         try {
             {
-                py::gil_scoped_release nogil;
+                kinako::python::GilRelease nogil;
                 r.id = req.wait();
             }
             buffer.reset();
@@ -142,7 +143,7 @@ PYBIND11_MODULE(_pywarabi_client, m) {
         .def_property_readonly("provider_id", [](const PyTargetHandle& t) { return t.handle.provider_id(); })
         .def("create", [](const PyTargetHandle& t, size_t size) {
             PyRegionID r;
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             r.id = t.h().create(size);
             return r;
         }, "size"_a)
@@ -153,7 +154,7 @@ PYBIND11_MODULE(_pywarabi_client, m) {
         }, "size"_a)
         .def("write", [](const PyTargetHandle& t, const PyRegionID& region, size_t offset, py::object data, bool persist) {
             auto b = LentBuffer::get(data, false);
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             t.h().write(region.id, offset, b->data(), b->size(), persist);
         }, "region"_a, "offset"_a, "data"_a, "persist"_a = false)
         .def("write_async", [](const PyTargetHandle& t, const PyRegionID& region, size_t offset, py::object data, bool persist) {
@@ -167,14 +168,14 @@ PYBIND11_MODULE(_pywarabi_client, m) {
             if (!out) throw py::error_already_set();
             char* p = PyBytes_AS_STRING(out.ptr());
             {
-                py::gil_scoped_release nogil;
+                kinako::python::GilRelease nogil;
                 t.h().read(region.id, offset, p, size);
             }
             return out;
         }, "region"_a, "offset"_a, "size"_a)
         .def("read_into", [](const PyTargetHandle& t, const PyRegionID& region, size_t offset, py::object buffer) {
             auto b = LentBuffer::get(buffer, true);
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             t.h().read(region.id, offset, b->data(), b->size());
         }, "region"_a, "offset"_a, "buffer"_a)
         .def("read_async", [](const PyTargetHandle& t, const PyRegionID& region, size_t offset, py::object buffer) {
@@ -184,7 +185,7 @@ PYBIND11_MODULE(_pywarabi_client, m) {
             return a.release();
         }, "region"_a, "offset"_a, "buffer"_a)
         .def("persist", [](const PyTargetHandle& t, const PyRegionID& region, size_t offset, size_t size) {
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             t.h().persist(region.id, offset, size);
         }, "region"_a, "offset"_a, "size"_a)
         .def("persist_async", [](const PyTargetHandle& t, const PyRegionID& region, size_t offset, size_t size) {
@@ -193,7 +194,7 @@ PYBIND11_MODULE(_pywarabi_client, m) {
             return a;
         }, "region"_a, "offset"_a, "size"_a)
         .def("erase", [](const PyTargetHandle& t, const PyRegionID& region) {
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             t.h().erase(region.id);
         }, "region"_a)
         .def("erase_async", [](const PyTargetHandle& t, const PyRegionID& region) {
@@ -204,7 +205,7 @@ PYBIND11_MODULE(_pywarabi_client, m) {
         .def("create_and_write", [](const PyTargetHandle& t, py::object data, bool persist) {
             auto b = LentBuffer::get(data, false);
             PyRegionID r;
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             r.id = t.h().create_and_write(b->data(), b->size(), persist);
             return r;
         }, "data"_a, "persist"_a = false)
@@ -217,7 +218,7 @@ PYBIND11_MODULE(_pywarabi_client, m) {
             opt.transfer_size = transfer_size;
             mochi::warabi::MigrationResult res;
             {
-                py::gil_scoped_release nogil;
+                kinako::python::GilRelease nogil;
                 res = t.h().migrate(address, provider_id, opt);
             }
             py::dict out;
@@ -242,7 +243,7 @@ PYBIND11_MODULE(_pywarabi_client, m) {
             }
             auto* t = new PyTargetHandle();
             t->engine = c.engine;
-            py::gil_scoped_release nogil;
+            kinako::python::GilRelease nogil;
             t->handle = c.client.make_target_handle(addr, provider_id, check);
             return t;
         }, "address"_a, "provider_id"_a, "check"_a = true)

@@ -5,6 +5,7 @@
 #include "../common/capsules.hpp"
 
 #include <pybind11/pybind11.h>
+#include "../common/gil_release.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -44,7 +45,7 @@ PYBIND11_MODULE(_pywarabi_server, m) {
             auto* p = new PyProvider();
             p->engine = engine;
             try {
-                py::gil_scoped_release nogil;  // opening a pmdk pool or a big file takes a while
+                kinako::python::GilRelease nogil;  // opening a pmdk pool or a big file takes a while
                 p->provider = std::make_unique<mochi::warabi::Provider>(e, provider_id, text);
             } catch (...) {
                 delete p;
@@ -64,7 +65,7 @@ PYBIND11_MODULE(_pywarabi_server, m) {
             opt.transfer_size = transfer_size;
             mochi::warabi::MigrationResult res;
             {
-                py::gil_scoped_release nogil;
+                kinako::python::GilRelease nogil;
                 res = p.p().migrate(address, provider_id, opt);
             }
             // Region ids are the client module's RegionID values.

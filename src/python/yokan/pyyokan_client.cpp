@@ -3,6 +3,7 @@
 // contiguous buffer-protocol object, read in place; results are written straight into the
 // caller's buffers. The GIL is released around every RPC and retaken inside callbacks.
 #include "yokan_py.hpp"
+#include "../common/gil_release.hpp"
 
 #include "../common/capsules.hpp"
 #include "../margo/gil.hpp"
@@ -121,7 +122,7 @@ struct CallbackState {
 template <class F>
 void run_with_callbacks(CallbackState& st, F&& call) {
     try {
-        py::gil_scoped_release release;
+        kinako::python::GilRelease release;
         call();
     } catch (const StopCallbacks&) {
     } catch (...) {
@@ -199,21 +200,21 @@ void bind_database(py::module_& m) {
     db.def_property_readonly("provider_id", &yk::Database::provider_id);
 
     db.def("count", [](const yk::Database& d, int32_t mode, double timeout_ms) {
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         return d.count(mode, timeout_ms);
     }, "mode"_a = 0, "timeout_ms"_a = 0.0, "Number of key/value pairs.");
 
     // ---- put
     db.def("put", [](const yk::Database& d, py::handle key, py::handle value, int32_t mode, double timeout_ms) {
         InView k(key, "key"), v(value, "value");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         d.put(k.view(), v.view(), mode, timeout_ms);
     }, "key"_a, "value"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
     db.def("put_multi", [](const yk::Database& d, py::handle pairs, int32_t mode, double timeout_ms) {
         PairViews<InView, InView> p(pairs, "pairs", "key", "value");
         KeyList keys = views_of(p.first), values = views_of(p.second);
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         d.put_multi(keys, values, mode, timeout_ms);
     }, "pairs"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
@@ -223,7 +224,7 @@ void bind_database(py::module_& m) {
         auto ks = u64_list(key_sizes, "key_sizes"), vs = u64_list(value_sizes, "value_sizes");
         check_same_count(ks.size(), vs.size(), "key_sizes", "value_sizes");
         KeyList kl = split_packed(kb.view(), ks, "key_sizes"), vl = split_packed(vb.view(), vs, "value_sizes");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         d.put_multi(kl, vl, mode, timeout_ms);
     }, "keys"_a, "key_sizes"_a, "values"_a, "value_sizes"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
@@ -231,7 +232,7 @@ void bind_database(py::module_& m) {
     db.def("get", [](const yk::Database& d, py::handle key, py::handle value, int32_t mode, double timeout_ms) {
         InView k(key, "key");
         OutView v(value, "value");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         return d.get(k.view(), v.buffer(), mode, timeout_ms);
     }, "key"_a, "value"_a, "mode"_a = 0, "timeout_ms"_a = 0.0,
        "Writes the value of key into the writable buffer `value`; returns its size.");
@@ -242,7 +243,7 @@ void bind_database(py::module_& m) {
         std::vector<yk::Buffer> bufs = buffers_of(p.second);
         std::vector<uint64_t> sizes(keys.size(), yk::YOKAN_KEY_NOT_FOUND);
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!keys.empty()) d.get_multi(keys, bufs, sizes, mode, timeout_ms);
         }
         return size_list(sizes);
@@ -255,7 +256,7 @@ void bind_database(py::module_& m) {
         OutView vb(values, "values");
         std::vector<uint64_t> sizes(kl.size(), yk::YOKAN_KEY_NOT_FOUND);
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!kl.empty()) d.get_packed(kl, vb.buffer(), sizes, mode, timeout_ms);
         }
         return size_list(sizes);
@@ -304,7 +305,7 @@ void bind_database(py::module_& m) {
     // ---- exists
     db.def("exists", [](const yk::Database& d, py::handle key, int32_t mode, double timeout_ms) {
         InView k(key, "key");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         return d.exists(k.view(), mode, timeout_ms);
     }, "key"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
@@ -312,7 +313,7 @@ void bind_database(py::module_& m) {
         InViews kv(keys, "keys");
         std::vector<uint8_t> found;
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!kv.list.empty()) found = d.exists_multi(kv.list, mode, timeout_ms);
         }
         return bool_list(found);
@@ -324,7 +325,7 @@ void bind_database(py::module_& m) {
         const KeyList& kl = packed.list;
         std::vector<uint8_t> found;
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!kl.empty()) found = d.exists_multi(kl, mode, timeout_ms);
         }
         return bool_list(found);
@@ -335,7 +336,7 @@ void bind_database(py::module_& m) {
         InView k(key, "key");
         std::vector<uint64_t> sizes;
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             sizes = d.length_multi(KeyList{k.view()}, mode, timeout_ms);
         }
         if (sizes.empty()) return py::none();
@@ -346,7 +347,7 @@ void bind_database(py::module_& m) {
         InViews kv(keys, "keys");
         std::vector<uint64_t> sizes;
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!kv.list.empty()) sizes = d.length_multi(kv.list, mode, timeout_ms);
         }
         return size_list(sizes);
@@ -358,7 +359,7 @@ void bind_database(py::module_& m) {
         const KeyList& kl = packed.list;
         std::vector<uint64_t> sizes;
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!kl.empty()) sizes = d.length_multi(kl, mode, timeout_ms);
         }
         return size_list(sizes);
@@ -367,13 +368,13 @@ void bind_database(py::module_& m) {
     // ---- erase
     db.def("erase", [](const yk::Database& d, py::handle key, int32_t mode, double timeout_ms) {
         InView k(key, "key");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         d.erase(k.view(), mode, timeout_ms);
     }, "key"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
     db.def("erase_multi", [](const yk::Database& d, py::handle keys, int32_t mode, double timeout_ms) {
         InViews kv(keys, "keys");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         if (!kv.list.empty()) d.erase_multi(kv.list, mode, timeout_ms);
     }, "keys"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
@@ -381,13 +382,13 @@ void bind_database(py::module_& m) {
                               double timeout_ms) {
         PackedInput packed(keys, key_sizes, "keys", "key_sizes");
         const KeyList& kl = packed.list;
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         if (!kl.empty()) d.erase_multi(kl, mode, timeout_ms);
     }, "keys"_a, "key_sizes"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
     db.def("erase_range", [](const yk::Database& d, py::handle prefix, int32_t mode, double timeout_ms) {
         InView p(prefix, "prefix");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         d.erase_range(p.view(), mode, timeout_ms);
     }, "prefix"_a, "mode"_a = 0, "timeout_ms"_a = 0.0, "Erases every key that starts with prefix.");
 
@@ -399,7 +400,7 @@ void bind_database(py::module_& m) {
         std::vector<yk::Buffer> bufs = buffers_of(outs);
         std::vector<uint64_t> ksizes(bufs.size(), yk::YOKAN_NO_MORE_KEYS);
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!bufs.empty()) d.list_keys(from.view(), filt.view(), bufs, ksizes, mode, timeout_ms);
         }
         py::list out;
@@ -418,7 +419,7 @@ void bind_database(py::module_& m) {
         InView from(from_key, "from_key"), filt(filter, "filter");
         std::vector<uint64_t> ksizes(count, yk::YOKAN_NO_MORE_KEYS);
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (count) d.list_keys_packed(from.view(), filt.view(), count, kb.buffer(), ksizes, mode, timeout_ms);
         }
         py::list out;
@@ -436,7 +437,7 @@ void bind_database(py::module_& m) {
         std::vector<yk::Buffer> kb = buffers_of(p.first), vb = buffers_of(p.second);
         std::vector<uint64_t> ks(kb.size(), yk::YOKAN_NO_MORE_KEYS), vs(kb.size(), yk::YOKAN_NO_MORE_KEYS);
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!kb.empty()) d.list_keyvals(from.view(), filt.view(), kb, vb, ks, vs, mode, timeout_ms);
         }
         py::list out;
@@ -453,7 +454,7 @@ void bind_database(py::module_& m) {
         InView from(from_key, "from_key"), filt(filter, "filter");
         std::vector<uint64_t> ks(count, yk::YOKAN_NO_MORE_KEYS), vs(count, yk::YOKAN_NO_MORE_KEYS);
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (count)
                 d.list_keyvals_packed(from.view(), filt.view(), count, kb.buffer(), vb.buffer(), ks, vs, mode,
                                       timeout_ms);
@@ -495,7 +496,7 @@ void bind_database(py::module_& m) {
     // ---- collections
     db.def("create_collection", [](const yk::Database& d, py::handle name, int32_t mode, double timeout_ms) {
         InView n(name, "name");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         return Holder<yk::Collection>(new yk::Collection(d.create_collection(n.view(), mode, timeout_ms)));
     }, "name"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
@@ -506,13 +507,13 @@ void bind_database(py::module_& m) {
 
     db.def("drop_collection", [](const yk::Database& d, py::handle name, int32_t mode, double timeout_ms) {
         InView n(name, "name");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         d.drop_collection(n.view(), mode, timeout_ms);
     }, "name"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
     db.def("collection_exists", [](const yk::Database& d, py::handle name, int32_t mode, double timeout_ms) {
         InView n(name, "name");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         return d.collection_exists(n.view(), mode, timeout_ms);
     }, "name"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 }
@@ -549,13 +550,13 @@ void bind_collection(py::module_& m) {
     coll.def_property_readonly("name", [](const yk::Collection& c) { return c.name(); });
 
     coll.def("size", [](const yk::Collection& c, int32_t mode, double timeout_ms) {
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         return c.size(mode, timeout_ms);
     }, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
     coll.def("store", [](const yk::Collection& c, py::handle document, int32_t mode, double timeout_ms) {
         InView d(document, "document");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         return c.store(d.view(), mode, timeout_ms);
     }, "document"_a, "mode"_a = 0, "timeout_ms"_a = 0.0, "Stores a document; returns its id.");
 
@@ -563,7 +564,7 @@ void bind_collection(py::module_& m) {
         InViews dv(documents, "documents");
         yk::IdList ids;
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!dv.list.empty()) ids = c.store_multi(dv.list, mode, timeout_ms);
         }
         return id_list(ids);
@@ -575,7 +576,7 @@ void bind_collection(py::module_& m) {
         const KeyList& dl = packed.list;
         yk::IdList ids;
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!dl.empty()) ids = c.store_multi(dl, mode, timeout_ms);
         }
         return id_list(ids);
@@ -584,7 +585,7 @@ void bind_collection(py::module_& m) {
     coll.def("update", [](const yk::Collection& c, uint64_t id, py::handle document, int32_t mode,
                           double timeout_ms) {
         InView d(document, "document");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         c.update(id, d.view(), mode, timeout_ms);
     }, "id"_a, "document"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
@@ -593,7 +594,7 @@ void bind_collection(py::module_& m) {
         auto il = u64_list(ids, "ids");
         InViews dv(documents, "documents");
         check_same_count(il.size(), dv.list.size(), "ids", "documents");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         if (!il.empty()) c.update_multi(il, dv.list, mode, timeout_ms);
     }, "ids"_a, "documents"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
@@ -605,7 +606,7 @@ void bind_collection(py::module_& m) {
         check_same_count(il.size(), ds.size(), "ids", "doc_sizes");
         KeyList dl = split_packed(db.view(), ds, "doc_sizes");
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!il.empty()) c.update_multi(il, dl, mode, timeout_ms);
         }
         return id_list(il);
@@ -613,7 +614,7 @@ void bind_collection(py::module_& m) {
 
     coll.def("load", [](const yk::Collection& c, uint64_t id, py::handle buffer, int32_t mode, double timeout_ms) {
         OutView b(buffer, "buffer");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         return c.load(id, b.buffer(), mode, timeout_ms);
     }, "id"_a, "buffer"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
@@ -625,7 +626,7 @@ void bind_collection(py::module_& m) {
         std::vector<yk::Buffer> bufs = buffers_of(outs);
         std::vector<uint64_t> sizes(il.size(), yk::YOKAN_KEY_NOT_FOUND);
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!il.empty()) c.load_multi(il, bufs, sizes, mode, timeout_ms);
         }
         return size_list(sizes);
@@ -637,7 +638,7 @@ void bind_collection(py::module_& m) {
         OutView b(buffer, "buffer");
         std::vector<uint64_t> sizes(il.size(), yk::YOKAN_KEY_NOT_FOUND);
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!il.empty()) c.load_packed(il, b.buffer(), sizes, mode, timeout_ms);
         }
         return size_list(sizes);
@@ -658,7 +659,7 @@ void bind_collection(py::module_& m) {
     coll.def("length", [](const yk::Collection& c, uint64_t id, int32_t mode, double timeout_ms) -> py::object {
         std::vector<uint64_t> sizes;
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             sizes = c.length_multi(yk::IdList{id}, mode, timeout_ms);
         }
         if (sizes.empty()) return py::none();
@@ -669,20 +670,20 @@ void bind_collection(py::module_& m) {
         auto il = u64_list(ids, "ids");
         std::vector<uint64_t> sizes;
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!il.empty()) sizes = c.length_multi(il, mode, timeout_ms);
         }
         return size_list(sizes);
     }, "ids"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
     coll.def("erase", [](const yk::Collection& c, uint64_t id, int32_t mode, double timeout_ms) {
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         c.erase_multi(yk::IdList{id}, mode, timeout_ms);
     }, "id"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
     coll.def("erase_multi", [](const yk::Collection& c, py::handle ids, int32_t mode, double timeout_ms) {
         auto il = u64_list(ids, "ids");
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         if (!il.empty()) c.erase_multi(il, mode, timeout_ms);
     }, "ids"_a, "mode"_a = 0, "timeout_ms"_a = 0.0);
 
@@ -694,7 +695,7 @@ void bind_collection(py::module_& m) {
         yk::IdList ids(bufs.size(), yk::YOKAN_NO_MORE_DOCS);
         std::vector<uint64_t> sizes(bufs.size(), yk::YOKAN_NO_MORE_DOCS);
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (!bufs.empty()) c.list_docs(start_id, filt.view(), bufs, ids, sizes, mode, timeout_ms);
         }
         return doc_list(ids, sizes);
@@ -708,7 +709,7 @@ void bind_collection(py::module_& m) {
         yk::IdList ids(count, yk::YOKAN_NO_MORE_DOCS);
         std::vector<uint64_t> sizes(count, yk::YOKAN_NO_MORE_DOCS);
         {
-            py::gil_scoped_release r;
+            kinako::python::GilRelease r;
             if (count) c.list_docs_packed(start_id, filt.view(), count, b.buffer(), ids, sizes, mode, timeout_ms);
         }
         return doc_list(ids, sizes);
@@ -742,7 +743,7 @@ void bind_client(py::module_& m) {
     client.def("make_database_handle", [](const yk::Client& c, py::handle address, uint16_t provider_id,
                                           bool check) {
         mochi::margo::Address a = kinako::python::address_from(c.engine(), address);
-        py::gil_scoped_release r;
+        kinako::python::GilRelease r;
         return Holder<yk::Database>(new yk::Database(c.make_database_handle(a, provider_id, check)));
     }, "address"_a, "provider_id"_a, "check"_a = true,
        "A Database handle on the provider at address (a mochi.margo Address). With check=True, "

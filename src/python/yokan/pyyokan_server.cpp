@@ -1,6 +1,7 @@
 // pyyokan_server: the Yokan Provider, created on an engine (any object with `mid`, or the
 // margo_instance_id capsule itself) under a provider id, with Yokan's JSON config string.
 #include "yokan_py.hpp"
+#include "../common/gil_release.hpp"
 
 #include "../common/capsules.hpp"
 
@@ -18,7 +19,7 @@ Holder<yk::Provider> make_provider(py::handle engine, uint16_t provider_id, py::
         throw py::type_error("config must be a JSON string (use json.dumps for a dict), not " + type_name(config));
     std::string cfg = config.cast<std::string>();
     mochi::margo::Engine e = kinako::python::engine_from(engine);
-    py::gil_scoped_release r;
+    kinako::python::GilRelease r;
     return Holder<yk::Provider>(new yk::Provider(e, provider_id, cfg));
 }
 

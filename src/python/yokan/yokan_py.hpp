@@ -8,6 +8,7 @@
 #include <mochi/yokan/client.hpp>
 #include <mochi/yokan/common.hpp>
 #include <pybind11/pybind11.h>
+#include "../common/gil_release.hpp"
 
 #include <memory>
 
@@ -265,7 +266,7 @@ template <class T>
 struct GilFreeDeleter {
     void operator()(T* p) const {
         if (Py_IsInitialized() && PyGILState_Check()) {
-            py::gil_scoped_release release;
+            kinako::python::GilRelease release;
             delete p;
         } else {
             delete p;
