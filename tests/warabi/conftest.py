@@ -8,10 +8,7 @@ killed when its test ends, and servers exit on their own if the test process die
 import json
 import os
 import pathlib
-import signal
-import subprocess
 import sys
-import time
 
 os.environ["FI_TCP_IFACE"] = "lo"
 
@@ -23,21 +20,20 @@ if str(PYTHON_DIR) not in sys.path:
 
 import pytest  # noqa: E402
 
+COMMON_DIR = HERE.parent / "common"
+if str(COMMON_DIR) not in sys.path:
+    sys.path.insert(0, str(COMMON_DIR))
+import server_process  # noqa: E402
+from server_process import subprocess_env as common_subprocess_env  # noqa: E402
+
 TCP = "ofi+tcp://127.0.0.1:0"
 SM = "na+sm"
 SERVER_SCRIPT = HERE / "servers" / "warabi_server.py"
 EXAMPLES_DIR = ROOT / "examples" / "warabi"
-STARTUP_TIMEOUT = 30.0
 
 
 def subprocess_env(**extra):
-    env = dict(os.environ)
-    env["FI_TCP_IFACE"] = "lo"
-    paths = [str(PYTHON_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
+    return common_subprocess_env(PYTHON_DIR, **extra)
 
 
 def target_config(kind, directory, name="store"):
@@ -63,55 +59,25 @@ def target_config(kind, directory, name="store"):
     return config
 
 
-class WarabiServer:
-    """A server process holding providers {provider_id: config}."""
+class WarabiServer(server_process.ServerProcess):
+    """A server process holding providers {provider_id: config}; kill() is the SIGKILL crash
+    the durability tests simulate."""
 
     _count = 0
 
     def __init__(self, workdir, providers, protocol=TCP, rpc_threads=1, env=None):
         WarabiServer._count += 1
         n = WarabiServer._count
-        self.workdir = pathlib.Path(workdir)
-        self.addr_file = self.workdir / f"warabi-server-{n}.addr"
-        self.out_path = self.workdir / f"warabi-server-{n}.out"
-        self._out = open(self.out_path, "wb")
-        cmd = [sys.executable, str(SERVER_SCRIPT), "--protocol", protocol, "--addr-file", str(self.addr_file),
+        workdir = pathlib.Path(workdir)
+        addr_file = workdir / f"warabi-server-{n}.addr"
+        cmd = [sys.executable, str(SERVER_SCRIPT), "--protocol", protocol, "--addr-file", str(addr_file),
                "--providers", json.dumps({str(k): v for k, v in providers.items()}),
                "--rpc-threads", str(rpc_threads)]
-        self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT,
-                                     env=subprocess_env(**(env or {})), cwd=str(self.workdir))
-        self.address = self._wait_for_address()
-
-    def _wait_for_address(self):
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.addr_file.exists():
-                return self.addr_file.read_text().strip()
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.01)
-        self.kill()
-        raise RuntimeError(f"warabi server did not start (rc={self.proc.returncode}):\n{self.output()}")
+        super().__init__(workdir, f"warabi-server-{n}", cmd, addr_file, subprocess_env(**(env or {})),
+                         merge_stderr=True)
 
     def output(self):
-        self._out.flush()
-        return self.out_path.read_text(errors="replace")
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def kill(self):
-        """SIGKILL: the crash the durability tests simulate."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                pass
-
-    def close(self):
-        self.kill()
-        self._out.close()
+        return self.stdout()
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ import itertools
 import json
 import os
 import pathlib
-import signal
-import subprocess
 import sys
 import time
 
@@ -25,10 +23,15 @@ if str(PYTHON_DIR) not in sys.path:
 
 import pytest  # noqa: E402
 
+COMMON_DIR = HERE.parent / "common"
+if str(COMMON_DIR) not in sys.path:
+    sys.path.insert(0, str(COMMON_DIR))
+import server_process  # noqa: E402
+from server_process import subprocess_env as common_subprocess_env  # noqa: E402
+
 TCP = "ofi+tcp://127.0.0.1:0"
 SM = "na+sm"
 SERVER_SCRIPT = HERE / "servers" / "yokan_server.py"
-STARTUP_TIMEOUT = 30.0
 
 # ---------------------------------------------------------------------------------------
 # What each backend supports (reference section 2.2 and 2.9; kinako's persistent backends
@@ -132,15 +135,10 @@ def serve(engine, client, tmp_path):
 
 
 def subprocess_env():
-    env = dict(os.environ)
-    env["FI_TCP_IFACE"] = "lo"
-    paths = [str(PYTHON_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return common_subprocess_env(PYTHON_DIR)
 
 
-class ServerProcess:
+class ServerProcess(server_process.ServerProcess):
     """tests/yokan/servers/yokan_server.py in a subprocess, serving until killed.
 
     providers: {provider_id: config_json_string}.
@@ -151,57 +149,13 @@ class ServerProcess:
     def __init__(self, workdir, providers, protocol=TCP, rpc_threads=2):
         ServerProcess._count += 1
         n = ServerProcess._count
-        self.workdir = pathlib.Path(workdir)
-        self.addr_file = self.workdir / f"yokan-server-{n}.addr"
-        self.stdout_path = self.workdir / f"yokan-server-{n}.out"
-        self.stderr_path = self.workdir / f"yokan-server-{n}.err"
+        workdir = pathlib.Path(workdir)
+        addr_file = workdir / f"yokan-server-{n}.addr"
         cmd = [sys.executable, str(SERVER_SCRIPT), "--protocol", protocol,
-               "--addr-file", str(self.addr_file), "--rpc-threads", str(rpc_threads)]
+               "--addr-file", str(addr_file), "--rpc-threads", str(rpc_threads)]
         for pid, cfg in providers.items():
             cmd += ["--provider", f"{pid}={cfg}"]
-        self._out = open(self.stdout_path, "wb")
-        self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=self._err,
-                                     env=subprocess_env(), cwd=str(self.workdir))
-        self.address = self._wait_for_address()
-
-    def _wait_for_address(self):
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.addr_file.exists():
-                text = self.addr_file.read_text().strip()
-                if text:
-                    return text
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.01)
-        self.kill()
-        raise RuntimeError(f"yokan server did not start (rc={self.proc.returncode}):\n"
-                           f"stdout: {self.stdout()}\nstderr: {self.stderr()}")
-
-    def stdout(self):
-        self._out.flush()
-        return self.stdout_path.read_text(errors="replace")
-
-    def stderr(self):
-        self._err.flush()
-        return self.stderr_path.read_text(errors="replace")
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                pass
-
-    def close(self):
-        self.kill()
-        self._out.close()
-        self._err.close()
+        super().__init__(workdir, f"yokan-server-{n}", cmd, addr_file, subprocess_env())
 
 
 @pytest.fixture
