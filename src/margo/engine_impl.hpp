@@ -7,6 +7,7 @@
 #include "address.hpp"
 #include "config.hpp"
 #include "eventual.hpp"
+#include "payload_buffers.hpp"
 #include "protocol.hpp"
 #include "scheduler.hpp"
 
@@ -68,13 +69,13 @@ struct PendingCall {
     // Response payload: a view into a leased receive buffer, or into `owned`.
     RecvLease lease;
     std::string_view output;
-    std::string owned;
+    PooledBuffer owned;
     // Large response still to be pulled by the waiter.
     bool large_response = false;
     uint64_t large_addr = 0, large_key = 0, large_size = 0, large_token = 0;
     // Large request input exposed to the server until the response arrives.
     kinako::na::MemoryRegion input_mr;
-    std::string input_copy;
+    PooledBuffer input_copy;
     bool finished = false;  // the waiter has finished post-processing (large pull)
 };
 
@@ -89,7 +90,7 @@ struct IncomingRequest {
     std::atomic<bool> responded{false};
     RecvLease lease;
     std::string_view input;
-    std::string owned_input;
+    PooledBuffer owned_input;
     bool large_input = false;
     uint64_t large_addr = 0, large_key = 0, large_size = 0;
     std::shared_ptr<PendingCall> self_call;  // set when the caller is this same engine
@@ -215,7 +216,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     std::atomic<uint64_t> next_seq_{1};
 
     struct LargeResponse {
-        std::string data;
+        PooledBuffer data;             // declared first: goes back to the pool after mr is gone
         kinako::na::MemoryRegion mr;
         Clock::time_point expires;
     };
@@ -224,6 +225,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     std::atomic<uint64_t> next_token_{1};
 
     std::shared_ptr<RecvBufferPool> buffers_;
+    PayloadBuffersPtr payload_buffers_ = std::make_shared<PayloadBuffers>();
     std::atomic<int> posted_{0};
     std::unordered_set<RecvBuffer*> posted_set_;  // guarded by progress_mutex_
 

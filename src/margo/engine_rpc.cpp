@@ -4,6 +4,7 @@
 #include "engine_impl.hpp"
 
 #include <rdma/fi_errno.h>
+#include <cstring>
 #include <xxhash.h>
 
 #include <cstring>
@@ -176,8 +177,8 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
         req->rpc_id = rpc_id;
         req->provider_id = provider_id;
         req->no_response = call->no_response;
-        req->owned_input.assign(input.data(), input.size());
-        req->input = req->owned_input;
+        req->owned_input.bytes.assign(input.data(), input.size());
+        req->input = req->owned_input.bytes;
         req->self_call = call;
         if (call->no_response) {
             call->done.set();
@@ -203,8 +204,9 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
         // Expose the input; the server pulls it. It must outlive the call.
         const char* data = input.data();
         if (copy_input) {
-            call->input_copy.assign(input.data(), input.size());
-            data = call->input_copy.data();
+            call->input_copy.fill(payload_buffers_, input.size());
+            std::memcpy(call->input_copy.bytes.data(), input.data(), input.size());
+            data = call->input_copy.bytes.data();
         }
         call->input_mr = ep_->register_memory(const_cast<char*>(data), input.size(), FI_REMOTE_READ);
         header_of(msg)->large_addr = call->input_mr.remote_address(0);
@@ -309,11 +311,12 @@ void EngineImpl::complete_call(const std::shared_ptr<PendingCall>& call, Status 
 }
 
 void EngineImpl::finish_large_response(PendingCall& call) {
-    call.owned.resize(call.large_size);
+    call.owned.fill(payload_buffers_, call.large_size);
     try {
-        auto mr = ep_->register_memory(call.owned.data(), call.owned.size(), FI_READ);
-        rma(true, call.dest, call.owned.data(), mr.desc(), call.large_size, call.large_addr, call.large_key);
-        call.output = call.owned;
+        char* data = call.owned.bytes.data();
+        auto mr = ep_->register_memory(data, call.large_size, FI_READ);
+        rma(true, call.dest, data, mr.desc(), call.large_size, call.large_addr, call.large_key);
+        call.output = call.owned.bytes;
     } catch (const Exception& e) {
         call.status = e.status();
     }
@@ -456,10 +459,11 @@ void EngineImpl::run_handler(std::shared_ptr<IncomingRequest> req, std::shared_p
 }
 
 void EngineImpl::fetch_large_input(IncomingRequest& req) {
-    req.owned_input.resize(req.large_size);
-    auto mr = ep_->register_memory(req.owned_input.data(), req.owned_input.size(), FI_READ);
-    rma(true, req.src_fi, req.owned_input.data(), mr.desc(), req.large_size, req.large_addr, req.large_key);
-    req.input = req.owned_input;
+    req.owned_input.fill(payload_buffers_, req.large_size);
+    char* data = req.owned_input.bytes.data();
+    auto mr = ep_->register_memory(data, req.large_size, FI_READ);
+    rma(true, req.src_fi, data, mr.desc(), req.large_size, req.large_addr, req.large_key);
+    req.input = req.owned_input.bytes;
 }
 
 void EngineImpl::dispatch_response(const MsgHeader& h, RecvBuffer* buf, size_t len) {
@@ -506,8 +510,8 @@ void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status s
             std::lock_guard<std::mutex> lock(pending_mutex_);
             if (pending_.erase(call->seq) == 0) return;  // the caller gave up (timeout)
         }
-        call->owned.assign(output.data(), output.size());
-        call->output = call->owned;
+        call->owned.bytes.assign(output.data(), output.size());
+        call->output = call->owned.bytes;
         call->status = status;
         call->done.set();
         if (external_waiters_.load() > 0 && ep_) ep_->wake();
@@ -520,8 +524,9 @@ void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status s
     if (large) {
         uint64_t token = next_token_.fetch_add(1);
         LargeResponse lr;
-        lr.data.assign(output.data(), output.size());
-        lr.mr = ep_->register_memory(lr.data.data(), lr.data.size(), FI_REMOTE_READ);
+        lr.data.fill(payload_buffers_, output.size());
+        std::memcpy(lr.data.bytes.data(), output.data(), output.size());
+        lr.mr = ep_->register_memory(lr.data.bytes.data(), output.size(), FI_REMOTE_READ);
         lr.expires = Clock::now() + std::chrono::seconds(120);
         header_of(msg)->large_addr = lr.mr.remote_address(0);
         header_of(msg)->large_key = lr.mr.key();

@@ -100,8 +100,7 @@ void ProviderImpl::deregister_rpcs() {
 }
 
 void ProviderImpl::serve(const margo::Request& req, Body body) {
-    std::string out;
-    out.reserve(64);
+    std::string out = responses.take(0);
     wire::Writer w(out);
     w.pod<int32_t>(0);
     Status status = Status::Success;
@@ -129,6 +128,7 @@ void ProviderImpl::serve(const margo::Request& req, Body body) {
     } catch (...) {
         // The caller is gone (timed out or dead); nothing to tell it.
     }
+    responses.give_back(std::move(out));
 }
 
 Backend& ProviderImpl::kv_backend(int32_t mode) {

@@ -2,6 +2,7 @@
 // family: provider_kv.cpp, provider_list.cpp, provider_doc.cpp).
 #pragma once
 
+#include <mochi/margo/buffer_pool.hpp>
 #include <mochi/margo/engine.hpp>
 #include <mochi/yokan/backend.hpp>
 
@@ -40,6 +41,7 @@ class ProviderImpl {
     std::unique_ptr<Backend> backend;  // null when the config opens no database
     nlohmann::json config;
     KeyWatcher watcher;
+    margo::BufferPool responses;  // response buffers, recycled (large ones would fault pages in)
     std::vector<uint64_t> rpc_ids;
 
     void register_rpcs(const std::shared_ptr<ProviderImpl>& self);

@@ -5,6 +5,8 @@
 
 #include "wire.hpp"
 
+#include <algorithm>
+
 namespace mochi::yokan::detail {
 
 class ValueSink {
@@ -18,6 +20,7 @@ class ValueSink {
             case wire::Space::Unlimited: break;
             default: throw Exception(Status::InvalidArgs, "malformed request: bad space kind");
         }
+        reserve_for_values(n);
         sizes_at_ = out_.reserve_u64s(n);
         for (size_t i = 0; i < n; ++i) out_.set_u64(sizes_at_, i, YOKAN_KEY_NOT_FOUND);
     }
@@ -50,6 +53,20 @@ class ValueSink {
     }
 
   private:
+    // Sizes the response once for the values the caller has room for, instead of letting it
+    // double its way up (each step a copy of everything so far). Bounded: a caller's claimed
+    // space is only a hint, and Unlimited has no bound to go by.
+    void reserve_for_values(size_t n) {
+        constexpr uint64_t kMaxReserve = uint64_t(64) << 20;
+        uint64_t room = 0;
+        if (space_ == wire::Space::PerItem)
+            for (uint64_t c : caps_) room = c > kMaxReserve - room ? kMaxReserve : room + c;
+        else if (space_ == wire::Space::Packed)
+            room = std::min<uint64_t>(remaining_, kMaxReserve);
+        auto& s = out_.str();
+        s.reserve(s.size() + n * sizeof(uint64_t) + room);
+    }
+
     wire::Writer& out_;
     size_t n_;
     wire::Space space_;

@@ -46,6 +46,9 @@ class Writer {
     }
     template <typename List>
     void list(const List& items) {  // any container of string_view-like items
+        size_t bytes = sizeof(uint64_t) * (items.size() + 1);
+        for (const auto& it : items) bytes += std::string_view(it).size();
+        out_.reserve(out_.size() + bytes);  // one allocation, not a doubling per power of two
         pod<uint64_t>(items.size());
         for (const auto& it : items) pod<uint64_t>(std::string_view(it).size());
         for (const auto& it : items) out_.append(std::string_view(it).data(), std::string_view(it).size());

@@ -6,7 +6,8 @@ namespace mochi::yokan::backends {
 namespace {
 
 // Validates the keys shared by the in-memory backends and fills in their defaults.
-nlohmann::json check_common(const std::string& type, const nlohmann::json& given, bool sorted, bool& use_lock) {
+nlohmann::json check_common(const std::string& type, const nlohmann::json& given, bool sorted, bool& use_lock,
+                            size_t& buckets) {
     auto cfg = config::object_or_empty(type, given);
     use_lock = config::get_bool(type, cfg, "use_lock", true);
     if (sorted) {
@@ -17,6 +18,7 @@ nlohmann::json check_common(const std::string& type, const nlohmann::json& given
     } else {
         auto n = config::get_int(type, cfg, "initial_bucket_count", 23);
         if (n <= 0) config::fail(type, "initial_bucket_count", "a positive integer", cfg["initial_bucket_count"]);
+        buckets = static_cast<size_t>(n);
     }
     if (!cfg.contains("allocators")) cfg["allocators"] = nlohmann::json::object();
     auto& alloc = cfg["allocators"];
@@ -30,24 +32,20 @@ nlohmann::json check_common(const std::string& type, const nlohmann::json& given
     return cfg;
 }
 
-using Map = std::map<std::string, std::string, std::less<>>;
-using Set = std::set<std::string, std::less<>>;
-using UnorderedMap = std::unordered_map<std::string, std::string>;
-using UnorderedSet = std::unordered_set<std::string>;
-
-template <typename C, bool Sorted>
+template <bool Sorted, bool HasValues>
 struct Factory {
     static std::unique_ptr<Backend> make(const char* type, const nlohmann::json& given) {
         bool use_lock = true;
-        auto cfg = check_common(type, given, Sorted, use_lock);
-        return std::make_unique<MemoryBackend<C>>(type, std::move(cfg), use_lock);
+        size_t buckets = 0;
+        auto cfg = check_common(type, given, Sorted, use_lock, buckets);
+        return std::make_unique<MemoryBackend<Sorted, HasValues>>(type, std::move(cfg), use_lock, buckets);
     }
 };
 
-struct MapBackend { static std::unique_ptr<Backend> create(const nlohmann::json& c) { return Factory<Map, true>::make("map", c); } };
-struct SetBackend { static std::unique_ptr<Backend> create(const nlohmann::json& c) { return Factory<Set, true>::make("set", c); } };
-struct UnorderedMapBackend { static std::unique_ptr<Backend> create(const nlohmann::json& c) { return Factory<UnorderedMap, false>::make("unordered_map", c); } };
-struct UnorderedSetBackend { static std::unique_ptr<Backend> create(const nlohmann::json& c) { return Factory<UnorderedSet, false>::make("unordered_set", c); } };
+struct MapBackend { static std::unique_ptr<Backend> create(const nlohmann::json& c) { return Factory<true, true>::make("map", c); } };
+struct SetBackend { static std::unique_ptr<Backend> create(const nlohmann::json& c) { return Factory<true, false>::make("set", c); } };
+struct UnorderedMapBackend { static std::unique_ptr<Backend> create(const nlohmann::json& c) { return Factory<false, true>::make("unordered_map", c); } };
+struct UnorderedSetBackend { static std::unique_ptr<Backend> create(const nlohmann::json& c) { return Factory<false, false>::make("unordered_set", c); } };
 
 }  // namespace
 

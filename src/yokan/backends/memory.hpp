@@ -1,56 +1,43 @@
 // In-memory backends over standard containers: map and set (sorted), unordered_map and
 // unordered_set (hashed). One template; the four types differ in the container and whether
-// values are stored.
+// values are stored. Each pair lives in one Entry block; the container maps a view of the
+// entry's key to the entry.
 #pragma once
 
 #include <mochi/yokan/backend.hpp>
 #include <mochi/yokan/config_check.hpp>
 
+#include "memory_entry.hpp"
+
 #include <map>
-#include <set>
 #include <shared_mutex>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace mochi::yokan::backends {
 
-// Traits: how to read a value and store a pair, per container kind.
-template <typename C>
-struct Kind;
+// The containers: sorted (map, set) or hashed (unordered_map, unordered_set), from a key
+// view into its entry to the entry that owns both (see memory_entry.hpp).
+template <bool Sorted>
+using EntryIndex = std::conditional_t<Sorted, std::map<std::string_view, EntryPtr>,
+                                      std::unordered_map<std::string_view, EntryPtr>>;
 
-template <typename K, typename V, typename... R>
-struct Kind<std::map<K, V, R...>> {
-    static constexpr bool has_values = true, sorted = true;
-    template <typename It> static std::string_view value(It it) { return it->second; }
-    template <typename It> static std::string_view key(It it) { return it->first; }
-};
-template <typename K, typename V, typename... R>
-struct Kind<std::unordered_map<K, V, R...>> {
-    static constexpr bool has_values = true, sorted = false;
-    template <typename It> static std::string_view value(It it) { return it->second; }
-    template <typename It> static std::string_view key(It it) { return it->first; }
-};
-template <typename K, typename... R>
-struct Kind<std::set<K, R...>> {
-    static constexpr bool has_values = false, sorted = true;
-    template <typename It> static std::string_view value(It) { return {}; }
-    template <typename It> static std::string_view key(It it) { return *it; }
-};
-template <typename K, typename... R>
-struct Kind<std::unordered_set<K, R...>> {
-    static constexpr bool has_values = false, sorted = false;
-    template <typename It> static std::string_view value(It) { return {}; }
-    template <typename It> static std::string_view key(It it) { return *it; }
-};
-
-template <typename Container>
+// HasValues: map and unordered_map; set and unordered_set store keys only.
+template <bool Sorted, bool HasValues>
 class MemoryBackend : public Backend {
-    using K = Kind<Container>;
+    using Container = EntryIndex<Sorted>;
+    struct K {
+        static constexpr bool has_values = HasValues, sorted = Sorted;
+        template <typename It> static std::string_view value(It it) { return it->second->value(); }
+        template <typename It> static std::string_view key(It it) { return it->first; }
+    };
 
   public:
-    MemoryBackend(std::string type, nlohmann::json cfg, bool use_lock)
-    : type_(std::move(type)), cfg_(std::move(cfg)), use_lock_(use_lock) {}
+    MemoryBackend(std::string type, nlohmann::json cfg, bool use_lock, size_t buckets = 0)
+    : type_(std::move(type)), cfg_(std::move(cfg)), use_lock_(use_lock) {
+        if constexpr (!Sorted) data_.reserve(buckets);
+    }
 
     std::string type() const override { return type_; }
     nlohmann::json config() const override { return cfg_; }
@@ -103,16 +90,8 @@ class MemoryBackend : public Backend {
                 if (single) return Status::NotFound;
                 continue;
             }
-            if constexpr (K::has_values) {
-                if (present) {
-                    if (mode & YOKAN_MODE_APPEND) it->second.append(values[i].data(), values[i].size());
-                    else it->second.assign(values[i].data(), values[i].size());
-                } else {
-                    finger = insert(it, keys[i], values[i]);
-                }
-            } else if (!present) {
-                finger = insert(it, keys[i], {});
-            }
+            if (!present) finger = insert(it, keys[i], values[i]);
+            else if constexpr (K::has_values) finger = update(it, values[i], mode & YOKAN_MODE_APPEND);
         }
         return Status::Success;
     }
@@ -183,6 +162,10 @@ class MemoryBackend : public Backend {
     Iterator locate(std::string_view k, Iterator finger) {
         if constexpr (K::sorted) {
             if (finger != data_.end() && K::key(finger) < k) {
+                // Past the last key: the answer is end(). Checked first because stepping
+                // off the rightmost node climbs the whole right spine of the tree, and
+                // appending ascending keys (the common batch) lands there every time.
+                if (finger == std::prev(data_.end())) return data_.end();
                 for (int step = 0; step < kFingerSteps; ++step) {
                     ++finger;
                     if (finger == data_.end() || !(K::key(finger) < k)) return finger;
@@ -190,30 +173,38 @@ class MemoryBackend : public Backend {
             }
             return data_.lower_bound(k);
         } else {
-            return data_.find(std::string(k));
+            return data_.find(k);
         }
     }
-    template <typename It>
-    Iterator insert(It hint, std::string_view k, std::string_view v) {
-        if constexpr (K::has_values) {
-            if constexpr (K::sorted) return data_.emplace_hint(hint, std::string(k), std::string(v));
-            else return data_.emplace(std::string(k), std::string(v)).first;
-        } else {
-            if constexpr (K::sorted) return data_.emplace_hint(hint, std::string(k));
-            else return data_.emplace(std::string(k)).first;
-        }
+    Iterator insert(Iterator hint, std::string_view k, std::string_view v) {
+        EntryPtr e(Entry::create(k, v));
+        std::string_view key = e->key();  // the index's key views the entry's own bytes
+        if constexpr (K::sorted) return data_.emplace_hint(hint, key, std::move(e));
+        else return data_.emplace(key, std::move(e)).first;
     }
-    auto find(std::string_view k) {
-        if constexpr (K::sorted) return data_.find(k);
-        else return data_.find(std::string(k));
+    // Overwrites or appends to a present key's value: in place when the entry has room,
+    // otherwise a larger entry takes the old one's place in the same index node (APPEND
+    // grows geometrically so repeated appends stay amortized O(1) per byte).
+    Iterator update(Iterator it, std::string_view v, bool append) {
+        Entry& old = *it->second;
+        if (append ? old.append(v) : old.assign(v)) return it;
+        std::string_view kept = append ? old.value() : std::string_view();
+        size_t need = kept.size() + v.size();
+        EntryPtr e(Entry::create(old.key(), kept, append ? need + need / 2 : need));
+        e->append(v);
+        auto node = data_.extract(it);
+        node.key() = e->key();
+        node.mapped() = std::move(e);
+        return data_.insert(std::move(node)).position;
     }
+    Iterator find(std::string_view k) { return data_.find(k); }
     // find() for batches: moves `finger` to where k landed (see locate).
     Iterator find(std::string_view k, Iterator& finger) {
         if constexpr (K::sorted) {
             finger = locate(k, finger);
             return finger != data_.end() && K::key(finger) == k ? finger : data_.end();
         } else {
-            return data_.find(std::string(k));
+            return data_.find(k);
         }
     }
     std::shared_lock<std::shared_mutex> shared() {

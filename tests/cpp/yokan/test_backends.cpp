@@ -379,6 +379,51 @@ TEST_P(BackendTest, PutModes) {
     EXPECT_EQ(count(*db_), 3u);
 }
 
+// Values that change size: overwrites that fit in place, that grow, that shrink a lot, and
+// long runs of appends. The in-memory backends keep a pair in one block and replace the block
+// when it must grow or shrink; the key must still be found, listed and sorted after that.
+TEST_P(BackendTest, ValuesThatGrowAndShrink) {
+    if (!kv() || !stores_values(type_)) GTEST_SKIP();
+    std::string big(5000, 'B'), small = "s", mid(300, 'm');
+    ASSERT_EQ(db_->put(0, {"k1", "k2", "k3"}, {"abc", "def", "ghi"}), Status::Success);
+    EXPECT_EQ(put1(*db_, "k2", "xy"), Status::Success);  // smaller: in place
+    EXPECT_EQ(get1(*db_, "k2"), "xy");
+    EXPECT_EQ(put1(*db_, "k2", big), Status::Success);  // larger: a new block
+    EXPECT_EQ(get1(*db_, "k2"), big);
+    EXPECT_EQ(put1(*db_, "k2", small), Status::Success);  // much smaller: a new, small block
+    EXPECT_EQ(get1(*db_, "k2"), small);
+    EXPECT_EQ(put1(*db_, "k2", mid), Status::Success);
+    EXPECT_EQ(get1(*db_, "k2"), mid);
+    std::string expect;
+    for (int i = 0; i < 200; i++) {
+        std::string piece = std::to_string(i) + ",";
+        expect += piece;
+        ASSERT_EQ(put1(*db_, "k3", piece, YOKAN_MODE_APPEND), Status::Success);
+    }
+    EXPECT_EQ(get1(*db_, "k3"), "ghi" + expect);
+    EXPECT_EQ(get1(*db_, "k1"), "abc");
+    std::vector<uint64_t> sizes(3);
+    ASSERT_EQ(db_->length({"k1", "k2", "k3"}, sizes), Status::Success);
+    EXPECT_EQ(sizes, (std::vector<uint64_t>{3, mid.size(), 3 + expect.size()}));
+    EXPECT_EQ(count(*db_), 3u);
+    if (db_->is_sorted()) {
+        std::vector<std::pair<std::string, std::string>> listed;
+        ASSERT_EQ(db_->list("", false, "", true,
+                            [&](std::string_view k, std::string_view val) {
+                                listed.emplace_back(k, val);
+                                return true;
+                            }),
+                  Status::Success);
+        ASSERT_EQ(listed.size(), 3u);
+        EXPECT_EQ(listed[0], std::make_pair(std::string("k1"), std::string("abc")));
+        EXPECT_EQ(listed[1], std::make_pair(std::string("k2"), mid));
+        EXPECT_EQ(listed[2], std::make_pair(std::string("k3"), "ghi" + expect));
+    }
+    EXPECT_EQ(db_->erase({"k2"}), Status::Success);
+    EXPECT_FALSE(exists1(*db_, "k2"));
+    EXPECT_EQ(get1(*db_, "k3"), "ghi" + expect);
+}
+
 TEST_P(BackendTest, MultiKeyPutSkipsRefusedPairs) {
     if (!kv()) GTEST_SKIP();
     ASSERT_EQ(put1(*db_, "x", v("old")), Status::Success);
