@@ -278,6 +278,7 @@ void EngineImpl::ensure_posted() {
 
 bool EngineImpl::try_progress(int wait_ms) {
     if (!progress_mutex_.try_lock()) return false;
+    external_polls_.fetch_add(1, std::memory_order_relaxed);
     if (!ep_) { progress_mutex_.unlock(); return true; }
     int n = ep_->poll(64);
     ensure_posted();
@@ -301,11 +302,18 @@ void EngineImpl::progress_loop() {
     const auto spindown = std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
     const int block_ms = std::max(1, static_cast<int>(cfg_.timeout_ub_ms));
     auto last_expiry = Clock::now();
+    uint64_t polls_when_stepped_aside = ~uint64_t(0);
     while (!stopping_.load(std::memory_order_acquire)) {
-        if (external_waiters_.load(std::memory_order_relaxed) > 0 && !xs->has_other_work()) {
+        uint64_t polls = external_polls_.load(std::memory_order_relaxed);
+        if (external_waiters_.load(std::memory_order_relaxed) > 0 && !xs->has_other_work() &&
+            polls != polls_when_stepped_aside) {
             // A caller thread is waiting and drives progress itself (wait_call): spinning here
             // as well would put a third busy thread on the cores (caller, us, the peer) and
             // stall whichever is descheduled. Stay out of its way, but remain wakeable.
+            // Only while it really polls: a caller that found the lock taken (by us) sleeps
+            // until its call is done, and if we kept stepping aside nobody would poll at all
+            // (that stalled large responses for the waiter's 20 ms backstop).
+            polls_when_stepped_aside = polls;
             boost::this_fiber::sleep_for(std::chrono::microseconds(100));
             last_activity = Clock::now();
             continue;

@@ -231,6 +231,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
 
     std::mutex progress_mutex_;  // whoever holds it polls the completion queue
     std::atomic<int> external_waiters_{0};
+    std::atomic<uint64_t> external_polls_{0};  // polls by caller threads (try_progress)
     std::atomic<bool> stopping_{false};
     Eventual progress_stopped_;
 
