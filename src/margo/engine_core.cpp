@@ -278,13 +278,29 @@ void EngineImpl::ensure_posted() {
 
 bool EngineImpl::try_progress(int wait_ms) {
     if (!progress_mutex_.try_lock()) return false;
-    external_polls_.fetch_add(1, std::memory_order_relaxed);
     if (!ep_) { progress_mutex_.unlock(); return true; }
+    external_polls_.fetch_add(1, std::memory_order_relaxed);
+    external_polling_.store(true, std::memory_order_relaxed);
     int n = ep_->poll(64);
     ensure_posted();
     if (n == 0 && wait_ms > 0) ep_->wait(wait_ms);
+    external_polling_.store(false, std::memory_order_relaxed);
     progress_mutex_.unlock();
     return true;
+}
+
+void EngineImpl::wait_for_driver(Eventual& done, Clock::time_point until) {
+    // The progress thread holds the lock for one poll (microseconds) and then steps aside for
+    // us: try again soon. Sleeping until `done` instead left nobody polling (the progress
+    // thread steps aside while a caller waits), so the call sat until `until`.
+    if (loop_polling_.load(std::memory_order_relaxed)) {
+        std::this_thread::yield();
+        return;
+    }
+    // The loop may have let go between our try and the check above (it does not take the lock
+    // again while a caller waits): one more try before sleeping.
+    if (try_progress(0) || loop_polling_.load(std::memory_order_relaxed)) return;
+    done.wait_until(until);  // another caller thread polls; it sets `done` for us
 }
 
 void EngineImpl::progress_or_yield() {
@@ -305,14 +321,13 @@ void EngineImpl::progress_loop() {
     uint64_t polls_when_stepped_aside = ~uint64_t(0);
     while (!stopping_.load(std::memory_order_acquire)) {
         uint64_t polls = external_polls_.load(std::memory_order_relaxed);
-        if (external_waiters_.load(std::memory_order_relaxed) > 0 && !xs->has_other_work() &&
-            polls != polls_when_stepped_aside) {
+        bool caller_drives = polls != polls_when_stepped_aside || external_polling_.load(std::memory_order_relaxed);
+        if (external_waiters_.load(std::memory_order_relaxed) > 0 && !xs->has_other_work() && caller_drives) {
             // A caller thread is waiting and drives progress itself (wait_call): spinning here
             // as well would put a third busy thread on the cores (caller, us, the peer) and
             // stall whichever is descheduled. Stay out of its way, but remain wakeable.
-            // Only while it really polls: a caller that found the lock taken (by us) sleeps
-            // until its call is done, and if we kept stepping aside nobody would poll at all
-            // (that stalled large responses for the waiter's 20 ms backstop).
+            // Only while a caller really polls (it polled since our last nap, or is blocked
+            // in a poll now): otherwise nobody would, and its call would sit until its backstop.
             polls_when_stepped_aside = polls;
             boost::this_fiber::sleep_for(std::chrono::microseconds(100));
             last_activity = Clock::now();
@@ -321,8 +336,10 @@ void EngineImpl::progress_loop() {
         int n = 0;
         bool progressed = false;
         if (progress_mutex_.try_lock()) {
+            loop_polling_.store(true, std::memory_order_relaxed);
             n = ep_->poll(64);
             ensure_posted();
+            loop_polling_.store(false, std::memory_order_relaxed);
             progress_mutex_.unlock();
             progressed = true;
         }

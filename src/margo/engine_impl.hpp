@@ -182,6 +182,8 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     // Runs one progress step from any thread that needs progress; false if someone else holds it.
     bool try_progress(int wait_ms);
     void progress_or_yield();
+    // A caller thread that could not take the progress lock waits here (see engine_core.cpp).
+    void wait_for_driver(Eventual& done, Clock::time_point until);
     void send_message(fi_addr_t dest, std::string msg, const std::shared_ptr<PendingCall>& call,
                       const std::string& peer_raw, Clock::time_point deadline);
     void retry_send(const std::string& peer_raw, Clock::time_point deadline, Clock::time_point& next_probe);
@@ -231,7 +233,9 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
 
     std::mutex progress_mutex_;  // whoever holds it polls the completion queue
     std::atomic<int> external_waiters_{0};
-    std::atomic<uint64_t> external_polls_{0};  // polls by caller threads (try_progress)
+    std::atomic<bool> loop_polling_{false};      // the progress loop holds progress_mutex_ for a poll
+    std::atomic<bool> external_polling_{false};  // a caller thread holds it (try_progress)
+    std::atomic<uint64_t> external_polls_{0};    // polls by caller threads so far
     std::atomic<bool> stopping_{false};
     Eventual progress_stopped_;
 

@@ -250,7 +250,7 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
             // every millisecond instead swamps the cores when hundreds of threads wait.
             int wait_ms = now < spin_until ? 0 : 1;
             if (!running()) call->done.wait_until(std::min(slice_end, now + std::chrono::milliseconds(1)));
-            else if (!try_progress(wait_ms)) call->done.wait_until(std::min(slice_end, now + std::chrono::milliseconds(20)));
+            else if (!try_progress(wait_ms)) wait_for_driver(call->done, std::min(slice_end, now + std::chrono::milliseconds(20)));
         }
         if (!call->done.ready() && Clock::now() >= next_liveness) {
             next_liveness = Clock::now() + std::chrono::seconds(1);
@@ -356,7 +356,8 @@ void EngineImpl::wait_transfer(AsyncTransfer::State& st) {
     auto spin_until = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
     while (!st.done.ready()) {
         int wait_ms = Clock::now() < spin_until ? 0 : 1;
-        if (!running() || !try_progress(wait_ms)) st.done.wait_until(Clock::now() + std::chrono::milliseconds(1));
+        if (!running()) st.done.wait_until(Clock::now() + std::chrono::milliseconds(1));
+        else if (!try_progress(wait_ms)) wait_for_driver(st.done, Clock::now() + std::chrono::milliseconds(1));
     }
     external_waiters_--;
 }
