@@ -318,21 +318,26 @@ void EngineImpl::progress_loop() {
     const auto spindown = std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
     const int block_ms = std::max(1, static_cast<int>(cfg_.timeout_ub_ms));
     auto last_expiry = Clock::now();
-    uint64_t polls_when_stepped_aside = ~uint64_t(0);
+    bool napped_last = false;
+    uint64_t polls_at_nap = 0;
     while (!stopping_.load(std::memory_order_acquire)) {
         uint64_t polls = external_polls_.load(std::memory_order_relaxed);
-        bool caller_drives = polls != polls_when_stepped_aside || external_polling_.load(std::memory_order_relaxed);
+        // After a nap in which no caller polled (and none is blocked in a poll now), poll once
+        // ourselves: a caller that found the lock taken sleeps until its call is done, and if
+        // we only ever stepped aside nobody would poll (its call sat until a 20 ms backstop).
+        bool caller_drives =
+            !napped_last || polls != polls_at_nap || external_polling_.load(std::memory_order_relaxed);
         if (external_waiters_.load(std::memory_order_relaxed) > 0 && !xs->has_other_work() && caller_drives) {
             // A caller thread is waiting and drives progress itself (wait_call): spinning here
             // as well would put a third busy thread on the cores (caller, us, the peer) and
             // stall whichever is descheduled. Stay out of its way, but remain wakeable.
-            // Only while a caller really polls (it polled since our last nap, or is blocked
-            // in a poll now): otherwise nobody would, and its call would sit until its backstop.
-            polls_when_stepped_aside = polls;
+            polls_at_nap = polls;
+            napped_last = true;
             boost::this_fiber::sleep_for(std::chrono::microseconds(100));
             last_activity = Clock::now();
             continue;
         }
+        napped_last = false;
         int n = 0;
         bool progressed = false;
         if (progress_mutex_.try_lock()) {
