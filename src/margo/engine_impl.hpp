@@ -227,7 +227,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     std::atomic<uint64_t> next_token_{1};
 
     std::shared_ptr<RecvBufferPool> buffers_;
-    PayloadBuffersPtr payload_buffers_ = std::make_shared<PayloadBuffers>();
+    BufferPoolPtr payload_buffers_ = std::make_shared<margo::BufferPool>();
     std::atomic<int> posted_{0};
     std::unordered_set<RecvBuffer*> posted_set_;  // guarded by progress_mutex_
 

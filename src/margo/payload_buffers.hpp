@@ -9,12 +9,11 @@
 
 namespace mochi::margo::detail {
 
-using PayloadBuffers = margo::BufferPool;
-using PayloadBuffersPtr = std::shared_ptr<PayloadBuffers>;
+using BufferPoolPtr = std::shared_ptr<margo::BufferPool>;
 
 // A payload buffer that goes back to its pool when dropped.
 struct PooledBuffer {
-    PayloadBuffersPtr pool;
+    BufferPoolPtr pool;
     std::string bytes;
 
     PooledBuffer() = default;
@@ -27,7 +26,7 @@ struct PooledBuffer {
     }
     ~PooledBuffer() { release(); }
 
-    void fill(const PayloadBuffersPtr& from, size_t n) {
+    void fill(const BufferPoolPtr& from, size_t n) {
         release();
         pool = from;
         bytes = pool ? pool->take(n) : std::string(n, '\0');

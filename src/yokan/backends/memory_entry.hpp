@@ -44,7 +44,6 @@ class Entry {
         vlen_ += v.size();
         return true;
     }
-    size_t capacity() const { return vcap_; }
 
   private:
     Entry(size_t klen, size_t vlen, size_t vcap) : klen_(klen), vlen_(vlen), vcap_(vcap) {}
