@@ -16,10 +16,27 @@ using namespace mochi::bedrock;
 
 namespace {
 
+// The pool dependency every built-in declares (optional, updatable: change_pool moves the
+// provider's handlers there).
+const Dependency kPoolDependency{"pool", "pool", false, false, true};
+
+// Applies a new "pool" dependency; the providers' own exceptions become bedrock ones.
+template <typename Move>
+void change_pool(const std::vector<ResolvedDependency>& value, Move&& move) {
+    if (value.size() != 1) throw Exception("the pool dependency takes exactly one pool");
+    try {
+        move(value[0].name);
+    } catch (const Exception&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw Exception(e.what());
+    }
+}
+
 class YokanComponent : public AbstractComponent {
   public:
     static std::vector<Dependency> GetDependencies(const ComponentArgs&) {
-        return {{"pool", "pool", false, false, false},
+        return {kPoolDependency,
                 {"remi_sender", "remi_sender", false, false, false},
                 {"remi_receiver", "remi_receiver", false, false, false}};
     }
@@ -38,7 +55,7 @@ class YokanComponent : public AbstractComponent {
 class WarabiComponent : public AbstractComponent {
   public:
     static std::vector<Dependency> GetDependencies(const ComponentArgs&) {
-        return {{"pool", "pool", false, false, false},
+        return {kPoolDependency,
                 {"remi_sender", "remi_sender", false, false, false},
                 {"remi_receiver", "remi_receiver", false, false, false}};
     }
@@ -48,6 +65,10 @@ class WarabiComponent : public AbstractComponent {
         return c;
     }
     std::string getConfig() override { return provider_->get_config(); }
+    void changeDependency(const std::string& name, const std::vector<ResolvedDependency>& value) override {
+        if (name != "pool") return AbstractComponent::changeDependency(name, value);
+        change_pool(value, [&](const std::string& pool) { provider_->change_pool(pool); });
+    }
     void migrate(const std::string& dest_address, uint16_t dest_provider_id, const std::string& options_json,
                  bool remove_source) override {
         mochi::warabi::MigrationOptions opts;
@@ -63,7 +84,7 @@ class WarabiComponent : public AbstractComponent {
 class FlockComponent : public AbstractComponent {
   public:
     static std::vector<Dependency> GetDependencies(const ComponentArgs&) {
-        return {{"pool", "pool", false, false, false}};
+        return {kPoolDependency};
     }
     static std::shared_ptr<AbstractComponent> Register(const ComponentArgs& args) {
         auto c = std::make_shared<FlockComponent>();
@@ -75,6 +96,10 @@ class FlockComponent : public AbstractComponent {
         return c;
     }
     std::string getConfig() override { return provider_->config(); }
+    void changeDependency(const std::string& name, const std::vector<ResolvedDependency>& value) override {
+        if (name != "pool") return AbstractComponent::changeDependency(name, value);
+        change_pool(value, [&](const std::string& pool) { provider_->change_pool(pool); });
+    }
 
   private:
     std::unique_ptr<mochi::flock::Provider> provider_;

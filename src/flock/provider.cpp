@@ -259,6 +259,14 @@ uint16_t Provider::provider_id() const { return state_->provider_id; }
 
 std::string Provider::config() const { return state_->config.dump(); }
 
+void Provider::change_pool(const std::string& pool) {
+    try {
+        for (auto id : state_->rpcs) state_->engine.set_rpc_pool(id, state_->provider_id, pool);
+    } catch (const mochi::margo::Exception& e) {
+        throw Exception(std::string("cannot change the pool: ") + e.what());
+    }
+}
+
 GroupView Provider::view() const {
     std::lock_guard<std::mutex> lock(state_->mutex);
     return state_->view;

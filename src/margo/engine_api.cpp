@@ -88,6 +88,16 @@ uint64_t Engine::declare(const std::string& name, uint16_t provider_id) {
     return id;
 }
 void Engine::deregister(uint64_t rpc_id, uint16_t provider_id) { impl_->deregister(rpc_id, provider_id); }
+void Engine::set_rpc_pool(uint64_t rpc_id, uint16_t provider_id, const std::string& pool) const {
+    impl_->set_rpc_pool(rpc_id, provider_id, pool);
+}
+std::string Engine::rpc_pool(uint64_t rpc_id, uint16_t provider_id) const {
+    auto e = impl_->find_entry(rpc_id, provider_id);
+    if (!e || !e->pool)
+        throw Exception("margo_rpc_get_pool", Status::InvalidArg,
+                        "no RPC id " + std::to_string(rpc_id) + " with provider id " + std::to_string(provider_id));
+    return e->pool->name();
+}
 bool Engine::is_registered(uint64_t rpc_id, uint16_t provider_id) const {
     return impl_->find_entry(rpc_id, provider_id) != nullptr;
 }

@@ -131,6 +131,8 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
 
     uint64_t define(const std::string& name, Handler handler, uint16_t provider_id, const std::string& pool);
     void deregister(uint64_t rpc_id, uint16_t provider_id);
+    void set_rpc_pool(uint64_t rpc_id, uint16_t provider_id, const std::string& pool);
+    std::shared_ptr<Pool> find_pool(const std::string& name);  // "" = rpc pool; null if unknown
     std::shared_ptr<RpcEntry> find_entry(uint64_t rpc_id, uint16_t provider_id) const;
     void disable_response(uint64_t rpc_id, uint16_t provider_id, bool disable);
 

@@ -71,14 +71,8 @@ uint64_t EngineImpl::define(const std::string& name, Handler handler, uint16_t p
     auto entry = std::make_shared<RpcEntry>();
     entry->name = name;
     entry->handler = std::move(handler);
-    entry->pool = rpc_pool_;
-    if (!pool.empty()) {
-        entry->pool = nullptr;
-        std::lock_guard<std::mutex> layout(layout_mutex_);
-        for (auto& p : pools_)
-            if (p->name() == pool) entry->pool = p;
-        if (!entry->pool) throw Exception("margo_register", Status::InvalidArg, "no pool named \"" + pool + "\"");
-    }
+    entry->pool = find_pool(pool);
+    if (!entry->pool) throw Exception("margo_register", Status::InvalidArg, "no pool named \"" + pool + "\"");
     std::lock_guard<std::mutex> lock(registry_mutex_);
     auto& slot = registry_[{id, provider_id}];
     if (slot) entry->disable_response = slot->disable_response;
@@ -89,6 +83,29 @@ uint64_t EngineImpl::define(const std::string& name, Handler handler, uint16_t p
 void EngineImpl::deregister(uint64_t rpc_id, uint16_t provider_id) {
     std::lock_guard<std::mutex> lock(registry_mutex_);
     registry_.erase({rpc_id, provider_id});
+}
+
+std::shared_ptr<Pool> EngineImpl::find_pool(const std::string& name) {
+    if (name.empty()) return rpc_pool_;
+    std::lock_guard<std::mutex> layout(layout_mutex_);
+    for (auto& p : pools_)
+        if (p->name() == name) return p;
+    return nullptr;
+}
+
+void EngineImpl::set_rpc_pool(uint64_t rpc_id, uint16_t provider_id, const std::string& pool) {
+    auto target = find_pool(pool);
+    if (!target) throw Exception("margo_rpc_set_pool", Status::InvalidArg, "no pool named \"" + pool + "\"");
+    std::lock_guard<std::mutex> lock(registry_mutex_);
+    auto it = registry_.find({rpc_id, provider_id});
+    if (it == registry_.end() || !it->second->handler)
+        throw Exception("margo_rpc_set_pool", Status::InvalidArg,
+                        "no handler registered for RPC id " + std::to_string(rpc_id) + " with provider id " +
+                            std::to_string(provider_id));
+    // Entries are shared with requests in flight, so the change is a new entry, not a write.
+    auto moved = std::make_shared<RpcEntry>(*it->second);
+    moved->pool = target;
+    it->second = std::move(moved);
 }
 
 std::shared_ptr<RpcEntry> EngineImpl::find_entry(uint64_t rpc_id, uint16_t provider_id) const {

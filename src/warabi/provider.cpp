@@ -101,6 +101,15 @@ uint16_t Provider::provider_id() const { return state_->provider_id; }
 std::string Provider::get_config() const { return state_->config().dump(); }
 Target& Provider::target() { return *state_->target; }
 
+void Provider::change_pool(const std::string& pool) {
+    try {
+        for (uint64_t id : state_->rpc_ids) state_->engine.set_rpc_pool(id, state_->provider_id, pool);
+    } catch (const mochi::margo::Exception& e) {
+        // The pool is checked before any RPC moves, so a failure leaves every handler in place.
+        throw Exception(ErrorCode::InvalidArgument, std::string("cannot change the pool: ") + e.what());
+    }
+}
+
 MigrationResult Provider::migrate(const std::string& dest_address, uint16_t dest_provider_id,
                                   const MigrationOptions& options) {
     return state_->migrate(dest_address, dest_provider_id, options);

@@ -146,7 +146,10 @@ class BedrockProcess:
                     changed = True
                     if rest and rest[0].split()[0] == BEDROCK:
                         found.append(int(pid))
-        return found
+        # Under mpirun each rank is a sentinel and its server child (src/bedrock/tools/
+        # rank_sentinel.hpp): the servers are the bedrock processes with no bedrock child.
+        parents = {int(ppid) for pid, ppid, *rest in rows if int(pid) in found}
+        return [pid for pid in found if pid not in parents]
 
     def wait(self, timeout):
         return self.proc.wait(timeout=timeout)

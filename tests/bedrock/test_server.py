@@ -132,3 +132,33 @@ def test_warabi_component_and_migration():
 def test_query(server):
     assert server.query("return $__config__.providers[0].provider_id;") == 3
     assert server.query('return {"n": count($__config__.providers)};') == {"n": 1}
+
+
+def test_change_pool_moves_builtin_providers(server):
+    import mochi.warabi.client as wc
+
+    server.margo.pools.create({"name": "side"})
+    server.margo.xstreams.create({"name": "xs_side", "scheduler": {"pools": ["side"]}})
+    pm = server.providers
+    pm.create("blobs", "warabi", provider_id=7, config={"target": {"type": "memory"}})
+    pm.create("grp", "flock", provider_id=8, config={"bootstrap": "self", "group": {"type": "static"}})
+    for name in ("blobs", "grp"):
+        pm[name].change_pool("side")
+        entry = next(p for p in pm.config if p["name"] == name)
+        assert entry["dependencies"]["pool"] == "side"
+    # "side" now runs their handlers: it cannot be removed, and they still answer
+    with pytest.raises(BedrockException, match="only xstream"):
+        del server.margo.xstreams["xs_side"]
+    engine = server.margo.engine
+    th = wc.Client(engine).make_target_handle(str(engine.address), 7)
+    rid = th.create_and_write(b"blob bytes")
+    assert th.read(rid, 0, 10) == b"blob bytes"
+    with pytest.raises(BedrockException, match="nowhere"):
+        pm["blobs"].change_pool("nowhere")
+    assert th.read(rid, 0, 4) == b"blob"  # a refused move changes nothing
+    # moving both back frees the pool
+    for name in ("blobs", "grp"):
+        pm[name].change_pool("__primary__")
+    del server.margo.xstreams["xs_side"]
+    del server.margo.pools["side"]
+    assert th.read(rid, 0, 4) == b"blob"

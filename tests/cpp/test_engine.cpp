@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -231,6 +232,41 @@ TEST(Identity, RegisteredIdentityIsVisibleToPeers) {
     EXPECT_EQ(client.provider_identity(addr, 43), "");
     server.register_identity(42, "");
     EXPECT_EQ(client.provider_identity(addr, 42), "");
+    client.finalize();
+    server.finalize();
+}
+
+// Margo's margo_rpc_set_pool: a handler moves to another pool (and so to the xstream that
+// serves it); the pool it left can then be removed, the one it runs in cannot.
+TEST(RpcPool, HandlersMoveToAnotherPool) {
+    Engine server("na+sm", Mode::Server,
+                  R"({"argobots": {"pools": [{"name": "side"}], "xstreams": [{"name": "xs_side",
+                      "scheduler": {"pools": ["side"]}}]}})");
+    Engine client("na+sm", Mode::Client);
+    uint64_t id = server.define("where", [](const Request& r) {
+        std::string tid = std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
+        r.respond(tid);
+    }, 7);
+    auto addr = client.lookup(server.self().to_string());
+    std::string default_pool = server.rpc_pool(id, 7);
+    std::string before(client.forward(addr, id, "", 7).output());
+    server.set_rpc_pool(id, 7, "side");
+    EXPECT_EQ(server.rpc_pool(id, 7), "side");
+    std::string after(client.forward(addr, id, "", 7).output());
+    EXPECT_NE(before, after);  // xs_side is the only xstream serving "side"
+    EXPECT_EQ(client.forward(addr, id, "", 7).output(), after);
+    EXPECT_THROW(server.remove_pool("side"), std::invalid_argument);  // "where" runs in it
+    try {
+        server.set_rpc_pool(id, 7, "nowhere");
+        FAIL() << "an unknown pool was accepted";
+    } catch (const Exception& e) {
+        EXPECT_NE(std::string(e.what()).find("nowhere"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(server.rpc_pool(id, 7), "side");  // unchanged by the refused move
+    EXPECT_THROW(server.set_rpc_pool(id, 8, "side"), Exception);  // nothing registered there
+    server.set_rpc_pool(id, 7, "");
+    EXPECT_EQ(server.rpc_pool(id, 7), default_pool);
+    EXPECT_EQ(client.forward(addr, id, "", 7).output(), before);
     client.finalize();
     server.finalize();
 }

@@ -39,6 +39,9 @@ class Provider {
     uint16_t provider_id() const;
     std::string config() const;
     GroupView view() const;
+    // Moves the handlers to another engine pool ("" = the engine's rpc pool). Throws Exception
+    // naming the pool when the engine has none of that name; nothing moves then.
+    void change_pool(const std::string& pool);
 
   private:
     std::shared_ptr<detail::ProviderState> state_;

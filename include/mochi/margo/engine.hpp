@@ -157,6 +157,12 @@ class Engine {
     // Registers the name for calls only (client side).
     uint64_t declare(const std::string& name, uint16_t provider_id = 0);
     void deregister(uint64_t rpc_id, uint16_t provider_id = 0);
+    // Moves a registered RPC's handler to another pool ("" = the engine's rpc pool); requests
+    // already queued finish where they are. Throws Exception(InvalidArg) for an unknown pool
+    // or an RPC that is not registered (Margo's margo_rpc_set_pool).
+    void set_rpc_pool(uint64_t rpc_id, uint16_t provider_id, const std::string& pool) const;
+    // The name of the pool an RPC's handler runs in.
+    std::string rpc_pool(uint64_t rpc_id, uint16_t provider_id = 0) const;
     bool is_registered(uint64_t rpc_id, uint16_t provider_id = 0) const;
     void disable_response(uint64_t rpc_id, uint16_t provider_id, bool disable);
     bool response_disabled(uint64_t rpc_id, uint16_t provider_id) const;

@@ -33,6 +33,9 @@ class Provider {
     // {"target":{"type","config"},"transfer_manager":{"type","config"}} as a JSON string.
     std::string get_config() const;
     Target& target();
+    // Moves the handlers to another engine pool ("" = the engine's rpc pool). Throws
+    // Exception(InvalidArgument) naming the pool when the engine has none of that name.
+    void change_pool(const std::string& pool);
     // Copies (or moves, with remove_source) every region to the provider at
     // (dest_address, dest_provider_id), over RPC. Returns (old id, new id) pairs.
     MigrationResult migrate(const std::string& dest_address, uint16_t dest_provider_id,

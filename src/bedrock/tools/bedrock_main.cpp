@@ -2,6 +2,7 @@
 // one MPI_Allgather of their addresses at startup (rank-indexed configs, "@rank" references,
 // flock's mpi bootstrap) and then run without MPI.
 #include "cli.hpp"
+#include "rank_sentinel.hpp"
 
 #include <mochi/bedrock/server.hpp>
 
@@ -101,6 +102,9 @@ int main(int argc, char** argv) {
         ss << in.rdbuf();
         config = ss.str();
     }
+#ifdef KINAKO_BEDROCK_WITH_MPI
+    if (launched_by_mpi()) kinako::bedrock::tools::run_rank_sentinel();
+#endif
     bool log_off = false;
     auto level = parse_level(args.get("--verbose", "info"), log_off);
     mochi::margo::set_global_log_level(level);
