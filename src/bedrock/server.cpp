@@ -673,45 +673,45 @@ void Server::change_provider_pool(const std::string& name, const std::string& po
     p->dependencies["pool"] = pool;
 }
 
-void Server::migrate_provider(const std::string& name, const std::string& dest_addr, uint16_t dest_provider_id,
-                              const std::string& options_json, bool remove_source) {
+namespace {
+// Runs a provider operation (migrate, snapshot, restore) outside the server lock; the
+// component's own exceptions become bedrock ones that name the provider.
+template <typename Op>
+void on_component(detail::ServerImpl& impl, const std::string& name, const char* doing, Op&& op) {
     std::shared_ptr<AbstractComponent> c;
     {
-        std::lock_guard<boost::fibers::mutex> lock(impl_->mutex);
-        auto p = impl_->find_local(name);
+        std::lock_guard<boost::fibers::mutex> lock(impl.mutex);
+        auto p = impl.find_local(name);
         if (!p) throw Exception("no provider \"" + name + "\" in this server");
         c = p->component;
     }
     try {
-        c->migrate(dest_addr, dest_provider_id, options_json, remove_source);
+        op(*c);
     } catch (const Exception&) {
         throw;
     } catch (const std::exception& e) {
-        throw Exception("migrating provider \"" + name + "\" failed: " + e.what());
+        throw Exception(std::string(doing) + " provider \"" + name + "\" failed: " + e.what());
     }
+}
+}  // namespace
+
+void Server::migrate_provider(const std::string& name, const std::string& dest_addr, uint16_t dest_provider_id,
+                              const std::string& options_json, bool remove_source) {
+    on_component(*impl_, name, "migrating", [&](AbstractComponent& c) {
+        c.migrate(dest_addr, dest_provider_id, options_json, remove_source);
+    });
 }
 
 void Server::snapshot_provider(const std::string& name, const std::string& dest_path, const std::string& options_json,
                                bool remove_source) {
-    std::shared_ptr<AbstractComponent> c;
-    {
-        std::lock_guard<boost::fibers::mutex> lock(impl_->mutex);
-        auto p = impl_->find_local(name);
-        if (!p) throw Exception("no provider \"" + name + "\" in this server");
-        c = p->component;
-    }
-    c->snapshot(dest_path, options_json, remove_source);
+    on_component(*impl_, name, "snapshotting", [&](AbstractComponent& c) {
+        c.snapshot(dest_path, options_json, remove_source);
+    });
 }
 
 void Server::restore_provider(const std::string& name, const std::string& src_path, const std::string& options_json) {
-    std::shared_ptr<AbstractComponent> c;
-    {
-        std::lock_guard<boost::fibers::mutex> lock(impl_->mutex);
-        auto p = impl_->find_local(name);
-        if (!p) throw Exception("no provider \"" + name + "\" in this server");
-        c = p->component;
-    }
-    c->restore(src_path, options_json);
+    on_component(*impl_, name, "restoring",
+                 [&](AbstractComponent& c) { c.restore(src_path, options_json); });
 }
 
 namespace {

@@ -110,6 +110,9 @@ void Provider::change_pool(const std::string& pool) {
     }
 }
 
+void Provider::snapshot(const std::string& dest_dir, bool remove_source) { state_->snapshot(dest_dir, remove_source); }
+MigrationResult Provider::restore(const std::string& src_dir) { return state_->restore(src_dir); }
+
 MigrationResult Provider::migrate(const std::string& dest_address, uint16_t dest_provider_id,
                                   const MigrationOptions& options) {
     return state_->migrate(dest_address, dest_provider_id, options);

@@ -24,6 +24,9 @@ struct ProviderState {
     // Throws Exception(OutOfRange) naming the operation when the range exceeds the region.
     void check_range(const char* op, const RegionID& id, size_t offset, size_t size) const;
     MigrationResult migrate(const std::string& dest_address, uint16_t dest_provider_id, const MigrationOptions& options);
+    // snapshot.cpp: every live region to <dir>/warabi.snapshot, and back.
+    void snapshot(const std::string& dest_dir, bool remove_source);
+    MigrationResult restore(const std::string& src_dir);
 };
 
 // Defines the provider's RPCs on its engine (handlers.cpp).

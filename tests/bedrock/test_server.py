@@ -162,3 +162,32 @@ def test_change_pool_moves_builtin_providers(server):
     del server.margo.xstreams["xs_side"]
     del server.margo.pools["side"]
     assert th.read(rid, 0, 4) == b"blob"
+
+
+def test_warabi_snapshot_and_restore(server, tmp_path):
+    import mochi.warabi.client as wc
+
+    pm = server.providers
+    pm.create("blobs", "warabi", provider_id=7, config={"target": {"type": "memory"}})
+    engine = server.margo.engine
+    th = wc.Client(engine).make_target_handle(str(engine.address), 7)
+    rids = [th.create_and_write(bytes([i]) * (1000 * i + 1)) for i in range(5)]
+    th.erase(rids[1])
+    pm.snapshot("blobs", str(tmp_path / "snap"), remove_source=False)
+    assert (tmp_path / "snap" / "warabi.snapshot").exists()
+    assert th.read(rids[2], 0, 3) == b"\x02\x02\x02"  # still there
+    pm.snapshot("blobs", str(tmp_path / "snap2"))  # upstream default: remove_source=True
+    with pytest.raises(wc.Exception):
+        th.read(rids[2], 0, 3)
+    # a fresh memory target gets the same region ids back
+    pm.create("blobs2", "warabi", provider_id=8, config={"target": {"type": "memory"}})
+    pm.restore("blobs2", str(tmp_path / "snap"))
+    th2 = wc.Client(engine).make_target_handle(str(engine.address), 8)
+    for i in (0, 2, 3, 4):
+        assert th2.read(rids[i], 0, 1000 * i + 1) == bytes([i]) * (1000 * i + 1)
+    with pytest.raises(wc.Exception):
+        th2.read(rids[1], 0, 1)  # erased before the snapshot
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "warabi.snapshot").write_bytes(b"KNKWSNAP" + b"\0" * 10)
+    with pytest.raises(BedrockException, match="blobs2"):
+        pm.restore("blobs2", str(tmp_path / "bad"))

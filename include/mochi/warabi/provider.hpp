@@ -40,6 +40,14 @@ class Provider {
     // (dest_address, dest_provider_id), over RPC. Returns (old id, new id) pairs.
     MigrationResult migrate(const std::string& dest_address, uint16_t dest_provider_id,
                             const MigrationOptions& options = {});
+    // Writes every live region to <dest_dir>/warabi.snapshot (the directory is created; the file
+    // is synced and renamed into place). remove_source: the regions are erased afterwards.
+    void snapshot(const std::string& dest_dir, bool remove_source = false);
+    // Adds the regions of <src_dir>/warabi.snapshot to the target. Memory targets keep each
+    // region's id when it is free; other targets (and taken ids) get new ids. Returns
+    // (id in the snapshot, id now). The whole file is checked first: a damaged or truncated
+    // file raises Exception(InvalidArgument) and changes nothing.
+    MigrationResult restore(const std::string& src_dir);
     explicit operator bool() const { return static_cast<bool>(state_); }
 
   private:

@@ -42,6 +42,9 @@ class Target {
     // Makes [offset, offset+size) of the region durable (a no-op for memory).
     virtual void persist(const RegionID& id, size_t offset, size_t size) = 0;
     virtual void erase(const RegionID& id) = 0;
+    // Creates a region under a chosen id, as restoring a snapshot does to keep ids. Returns
+    // false when this target cannot choose ids or that id is taken; callers then create().
+    virtual bool create_at(const RegionID& id, size_t size) { return false; }
     // Every live region (used by migration and after reopening a target).
     virtual std::vector<RegionInfo> list() = 0;
     // Staging buffers must be aligned to this for write()/read() (O_DIRECT files need it).

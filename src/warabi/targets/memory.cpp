@@ -16,6 +16,10 @@ using detail::invalid_region;
 using detail::pack_id;
 using detail::unpack_id;
 
+// A restored id may lie past the last slot; the gap it leaves is bounded so that one odd id
+// cannot make the slot table huge.
+constexpr uint64_t kMaxIndexGap = uint64_t(1) << 24;
+
 class MemoryTarget : public Target {
   public:
     explicit MemoryTarget(const nlohmann::json& c) {
@@ -35,6 +39,20 @@ class MemoryTarget : public Target {
         std::lock_guard<std::mutex> lock(mutex_);
         regions_.push_back({std::move(data), size});
         return pack_id(regions_.size() - 1, size);
+    }
+
+    bool create_at(const RegionID& id, size_t size) override {
+        uint64_t index, id_size;
+        unpack_id(id, index, id_size);
+        if (id_size != size) return false;
+        char* raw = static_cast<char*>(calloc(size ? size : 1, 1));
+        if (!raw) throw Exception(ErrorCode::OutOfSpace, "cannot allocate a region of " + std::to_string(size) + " bytes");
+        std::shared_ptr<char> data(raw, free);
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (index > kMaxIndexGap + regions_.size() || (index < regions_.size() && regions_[index].data)) return false;
+        if (index >= regions_.size()) regions_.resize(index + 1);  // the slots in between stay erased
+        regions_[index] = {std::move(data), size};
+        return true;
     }
 
     size_t region_size(const RegionID& id) override { return lookup(id).size; }
