@@ -46,6 +46,20 @@ class YokanComponent : public AbstractComponent {
         return c;
     }
     std::string getConfig() override { return provider_->config(); }
+    void changeDependency(const std::string& name, const std::vector<ResolvedDependency>& value) override {
+        if (name != "pool") return AbstractComponent::changeDependency(name, value);
+        change_pool(value, [&](const std::string& pool) { provider_->change_pool(pool); });
+    }
+    void migrate(const std::string& dest_address, uint16_t dest_provider_id, const std::string& options_json,
+                 bool remove_source) override {
+        provider_->migrate(dest_address, dest_provider_id, options_json, remove_source);
+    }
+    void snapshot(const std::string& dest_path, const std::string& options_json, bool remove_source) override {
+        provider_->snapshot(dest_path, options_json, remove_source);
+    }
+    void restore(const std::string& src_path, const std::string& options_json) override {
+        provider_->restore(src_path, options_json);
+    }
 
   private:
     std::unique_ptr<mochi::yokan::Provider> provider_;

@@ -85,6 +85,9 @@ void ProviderImpl::register_rpcs(const std::shared_ptr<ProviderImpl>& self) {
         rpc_ids.push_back(engine.define(b.name, handler, provider_id, pool));
         rpc_ids.push_back(engine.define(std::string(b.name) + "_direct", handler, provider_id, pool));
     }
+    // Provider-to-provider only, so no "_direct" twin.
+    auto migrate = [self](const margo::Request& req) { self->serve(req, &ProviderImpl::migrate_chunk); };
+    rpc_ids.push_back(engine.define(wire::rpc::migrate_chunk, migrate, provider_id, pool));
     engine.register_identity(provider_id, wire::kIdentity);
 }
 
@@ -131,8 +134,14 @@ void ProviderImpl::serve(const margo::Request& req, Body body) {
     responses.give_back(std::move(out));
 }
 
-Backend& ProviderImpl::kv_backend(int32_t mode) {
+Backend& ProviderImpl::open_backend() {
     if (!backend) throw Exception(Status::InvalidDatabase, "this yokan provider has no database");
+    if (migrated.load(std::memory_order_acquire)) throw Exception(Status::Migrated, migrated_to);
+    return *backend;
+}
+
+Backend& ProviderImpl::kv_backend(int32_t mode) {
+    open_backend();
     if (mode & (YOKAN_MODE_LUA_FILTER | YOKAN_MODE_LIB_FILTER | YOKAN_MODE_FILTER_VALUE))
         throw Exception(Status::InvalidMode, "Invalid mode: Lua and library filters are not supported (mode=" +
                                                  std::to_string(mode) + ")");
@@ -143,7 +152,7 @@ Backend& ProviderImpl::kv_backend(int32_t mode) {
 }
 
 Backend& ProviderImpl::doc_backend(int32_t mode) {
-    if (!backend) throw Exception(Status::InvalidDatabase, "this yokan provider has no database");
+    open_backend();
     if (mode & (YOKAN_MODE_LUA_FILTER | YOKAN_MODE_LIB_FILTER | YOKAN_MODE_FILTER_VALUE))
         throw Exception(Status::InvalidMode, "Invalid mode: Lua and library filters are not supported (mode=" +
                                                  std::to_string(mode) + ")");
@@ -196,6 +205,16 @@ Provider::Provider(Provider&&) noexcept = default;
 Provider& Provider::operator=(Provider&&) noexcept = default;
 
 uint16_t Provider::provider_id() const { return impl_->provider_id; }
+
+void Provider::change_pool(const std::string& pool) {
+    try {
+        for (auto id : impl_->rpc_ids) impl_->engine.set_rpc_pool(id, impl_->provider_id, pool);
+    } catch (const margo::Exception& e) {
+        // The engine checks the pool before moving the first RPC, so a refusal moves none.
+        throw Exception(Status::InvalidArgs, std::string("cannot change the pool: ") + e.what());
+    }
+    impl_->pool = pool;
+}
 std::string Provider::config() const { return impl_->config.dump(); }
 
 }  // namespace mochi::yokan

@@ -9,6 +9,7 @@
 #include "watcher.hpp"
 #include "wire.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -43,6 +44,12 @@ class ProviderImpl {
     KeyWatcher watcher;
     margo::BufferPool responses;  // response buffers, recycled (large ones would fault pages in)
     std::vector<uint64_t> rpc_ids;
+    // Set once the database has moved away (migrate with remove_source): every request then
+    // gets Migrated, with migrated_to as its message (written before the flag is raised).
+    std::atomic<bool> migrated{false};
+    std::string migrated_to;
+    // Raised while a snapshot, restore or migration runs: they refuse to overlap (Busy).
+    std::atomic<bool> maintenance{false};
 
     void register_rpcs(const std::shared_ptr<ProviderImpl>& self);
     void deregister_rpcs();
@@ -72,8 +79,12 @@ class ProviderImpl {
     Status doc_length(const wire::RequestHeader&, wire::Reader&, wire::Writer&);
     Status doc_erase(const wire::RequestHeader&, wire::Reader&, wire::Writer&);
     Status doc_list(const wire::RequestHeader&, wire::Reader&, wire::Writer&);
+    // migration (provider_migrate.cpp): applies one chunk sent by a migrating provider
+    Status migrate_chunk(const wire::RequestHeader&, wire::Reader&, wire::Writer&);
 
-    // Shared checks: a database is open, it stores key/value pairs, the mode is one we serve.
+    // Shared checks: a database is open (and has not migrated), it stores key/value pairs,
+    // the mode is one we serve.
+    Backend& open_backend();
     Backend& kv_backend(int32_t mode);
     Backend& doc_backend(int32_t mode);
     // With WAIT: runs `attempt` for key until it reports the key present, parking between

@@ -69,4 +69,12 @@ Status Backend::list(std::string_view, bool, std::string_view, bool, const ListV
     return Status::OpUnsupported;
 }
 
+// Sorted backends already walk every pair in order; hashed ones override this.
+Status Backend::visit_all(const ListVisitor& visit) {
+    if (!is_sorted()) return Status::OpUnsupported;
+    return list({}, false, {}, true, visit);
+}
+
+Status Backend::coll_names(std::vector<std::string>&) { return Status::OpUnsupported; }
+
 }  // namespace mochi::yokan

@@ -169,6 +169,8 @@ constexpr const char* doc_fetch = "yk_doc_fetch";
 constexpr const char* doc_length = "yk_doc_length";
 constexpr const char* doc_erase = "yk_doc_erase";
 constexpr const char* doc_list = "yk_doc_list";
+// Not Yokan's: one chunk of a database moving to this provider (provider_migrate.cpp).
+constexpr const char* migrate_chunk = "yokan_migrate_chunk";
 }  // namespace rpc
 
 constexpr const char* kIdentity = "yokan";

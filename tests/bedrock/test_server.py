@@ -89,14 +89,16 @@ def test_provider_manager(server, tmp_path):
         pm.create("db2", "yokan", config=MAP)
     assert [c["name"] for c in pm.config] == ["db", "db2"]
     assert pm.spec[1].tags == ["t"]
-    with pytest.raises(BedrockException, match="does not support"):
-        pm["db"].change_pool("__primary__")
-    with pytest.raises(BedrockException, match="snapshot"):
-        pm.snapshot("db", str(tmp_path / "snap"))
-    with pytest.raises(BedrockException, match="restore"):
-        pm.restore("db", str(tmp_path / "snap"))
-    with pytest.raises(BedrockException, match="migrat"):
-        pm.migrate("db", "ofi+tcp://127.0.0.1:1", 3)
+    pm["db"].change_pool("__primary__")
+    # a component without those operations says so
+    pm.create("grp", "flock", config={"bootstrap": "self", "group": {"type": "static"}})
+    with pytest.raises(BedrockException, match="does not support snapshots"):
+        pm.snapshot("grp", str(tmp_path / "snap"))
+    with pytest.raises(BedrockException, match="does not support restore"):
+        pm.restore("grp", str(tmp_path / "snap"))
+    with pytest.raises(BedrockException, match="does not support migration"):
+        pm.migrate("grp", "ofi+tcp://127.0.0.1:1", 3)
+    del pm["grp"]
     del pm["db2"]
     assert len(pm) == 1
     with pytest.raises(BedrockException):
@@ -191,3 +193,57 @@ def test_warabi_snapshot_and_restore(server, tmp_path):
     (tmp_path / "bad" / "warabi.snapshot").write_bytes(b"KNKWSNAP" + b"\0" * 10)
     with pytest.raises(BedrockException, match="blobs2"):
         pm.restore("blobs2", str(tmp_path / "bad"))
+
+
+def _value(db, key):
+    buf = bytearray(db.length(key))
+    db.get(key, buf)
+    return bytes(buf)
+
+
+def test_yokan_snapshot_restore_and_migrate(server, tmp_path):
+    import mochi.yokan.client as yc
+    from mochi.yokan.exception import YOKAN_ERR_MIGRATED
+    from mochi.yokan.exception import Exception as YokanException
+
+    pm = server.providers
+    engine = server.margo.engine
+    client = yc.Client(engine)
+    db = client.make_database_handle(engine.address, 3)
+    pairs = {f"key{i:03d}".encode(): bytes([i % 251]) * i for i in range(200)}
+    for k, v in pairs.items():
+        db.put(k, v)
+    coll = db.create_collection("docs")
+    ids = [coll.store(f"doc{i}".encode()) for i in range(5)]
+    pm.snapshot("db", str(tmp_path / "snap"), remove_source=False)
+    assert _value(db, b"key042") == pairs[b"key042"]
+
+    # restore into a provider of another backend type
+    pm.create("db2", "yokan", provider_id=4, config={"database": {"type": "unordered_map"}})
+    db2 = client.make_database_handle(engine.address, 4)
+    db2.put(b"stale", b"x")
+    pm.restore("db2", str(tmp_path / "snap"))
+    assert not db2.exists(b"stale")  # restore replaces the content by default
+    for k in (b"key000", b"key001", b"key199"):
+        assert _value(db2, k) == pairs[k]
+    coll2 = db2.open_collection("docs")
+    buf = bytearray(coll2.length(ids[3]))
+    coll2.load(ids[3], buf)
+    assert bytes(buf) == b"doc3"
+
+    # migrate db -> db3: the pairs arrive, the source answers "migrated"
+    pm.create("db3", "yokan", provider_id=5, config={"database": {"type": "map"}})
+    pm.migrate("db", str(engine.address), 5)
+    db3 = client.make_database_handle(engine.address, 5)
+    assert _value(db3, b"key150") == pairs[b"key150"]
+    with pytest.raises(YokanException) as err:
+        _value(db, b"key150")
+    assert err.value.code == YOKAN_ERR_MIGRATED
+
+    # a damaged snapshot is refused, naming the provider, and changes nothing
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "yokan.snapshot").write_bytes(b"garbage")
+    with pytest.raises(BedrockException, match="db3"):
+        pm.restore("db3", str(bad))
+    assert _value(db3, b"key150") == pairs[b"key150"]

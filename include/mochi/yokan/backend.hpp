@@ -48,7 +48,8 @@ class Backend {
     virtual bool supports_kv() const { return true; }
     // False for backends that cannot hold documents (sets store keys only).
     virtual bool supports_documents() const { return true; }
-    // Removes persistent files (called when a database is destroyed on purpose).
+    // Removes persistent files (called when a database is destroyed on purpose); in-memory
+    // backends drop their contents. Calls made afterwards find nothing or InvalidDatabase.
     virtual void destroy() {}
 
     // ---- key/value
@@ -69,6 +70,11 @@ class Backend {
     // that start with prefix, until visit returns false. value is empty unless with_values.
     virtual Status list(std::string_view from_key, bool inclusive, std::string_view prefix, bool with_values,
                         const ListVisitor& visit);
+    // Every pair with its value, in any order, until visit returns false (snapshots and
+    // migration use it). The default is one list() over everything on sorted backends and
+    // OpUnsupported otherwise; hashed backends override it. visit must not call back into
+    // this backend: implementations may hold their lock while visiting.
+    virtual Status visit_all(const ListVisitor& visit);
 
     // ---- documents. The default implementation stores collections as key/value pairs in
     // this backend (src/yokan/doc_store.cpp); document-only backends override all of them.
@@ -87,6 +93,10 @@ class Backend {
     virtual Status doc_erase(std::string_view coll, const IdList& ids);
     // Visits live documents with id >= start_id, in id order, until visit returns false.
     virtual Status doc_list(std::string_view coll, uint64_t start_id, const DocVisitor& visit);
+    // The names of every collection. Document-only backends implement it (snapshots walk
+    // collections through it); the default answers OpUnsupported, since backends using the
+    // default document store hand out their collections as ordinary pairs.
+    virtual Status coll_names(std::vector<std::string>& names);
 
   protected:
     // Serializes id allocation and size accounting in the default document store.

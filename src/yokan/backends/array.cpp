@@ -32,6 +32,12 @@ class ArrayBackend : public Backend {
     bool is_sorted() const override { return true; }  // documents are listed in id order
     bool supports_kv() const override { return false; }
 
+    // Nothing on disk: destroying the database gives its memory back.
+    void destroy() override {
+        auto l = exclusive();
+        colls_.clear();
+    }
+
     Status count(uint64_t&) override { return Status::OpUnsupported; }
     Status exists(const KeyList&, std::vector<uint8_t>&) override { return Status::OpUnsupported; }
     Status length(const KeyList&, std::vector<uint64_t>&) override { return Status::OpUnsupported; }
@@ -55,6 +61,12 @@ class ArrayBackend : public Backend {
         auto it = colls_.find(name);
         if (it == colls_.end()) return Status::NotFound;
         colls_.erase(it);
+        return Status::Success;
+    }
+
+    Status coll_names(std::vector<std::string>& names) override {
+        auto l = shared();
+        for (auto& [name, c] : colls_) names.push_back(name);
         return Status::Success;
     }
 

@@ -257,6 +257,13 @@ class LogBackend : public Backend {
         return Status::Success;
     }
 
+    Status coll_names(std::vector<std::string>& names) override {
+        std::shared_lock<std::shared_mutex> lock(mutex_);
+        if (!open_) return Status::InvalidDatabase;
+        for (auto& [name, c] : colls_) names.push_back(name);
+        return Status::Success;
+    }
+
     Status coll_exists(std::string_view name, bool& exists) override {
         std::shared_lock<std::shared_mutex> lock(mutex_);
         if (!open_) return Status::InvalidDatabase;

@@ -44,6 +44,12 @@ class MemoryBackend : public Backend {
     bool is_sorted() const override { return K::sorted; }
     bool supports_documents() const override { return K::has_values; }
 
+    // Nothing on disk: destroying the database gives its memory back.
+    void destroy() override {
+        auto l = exclusive();
+        data_.clear();
+    }
+
     Status count(uint64_t& n) override {
         auto l = shared();
         n = data_.size();
@@ -147,6 +153,15 @@ class MemoryBackend : public Backend {
             }
             return Status::Success;
         }
+    }
+
+    // One walk under the shared lock (writers wait meanwhile). Hashed containers cannot
+    // resume a walk from a key, so this is how their whole contents are read.
+    Status visit_all(const ListVisitor& visit) override {
+        auto l = shared();
+        for (auto it = data_.begin(); it != data_.end(); ++it)
+            if (!visit(K::key(it), K::value(it))) break;
+        return Status::Success;
     }
 
   private:

@@ -30,6 +30,7 @@ class NullBackend : public Backend {
     Status list(std::string_view, bool, std::string_view, bool, const ListVisitor&) override {
         return Status::Success;
     }
+    Status visit_all(const ListVisitor&) override { return Status::Success; }
 };
 }  // namespace
 
