@@ -4,6 +4,8 @@
 #include <mochi/warabi/target.hpp>
 
 #include <gtest/gtest.h>
+
+#include "../common/temp_dir.hpp"
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,14 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Scratch {
-    std::string path;
-    Scratch() {
-        char tmpl[] = "/tmp/kinako-warabi-snap-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~Scratch() { fs::remove_all(path); }
-};
 
 std::string provider_cfg(const std::string& type, const std::string& file) {
     json t = json::object();
@@ -56,25 +50,16 @@ std::multiset<std::string> values(warabi::Target& t) {
     return out;
 }
 
-template <typename F>
-ErrorCode code_of(F f) {
-    try {
-        f();
-    } catch (const warabi::Exception& e) {
-        return e.code();
-    }
-    return ErrorCode::Success;
-}
 
 class SnapshotTest : public ::testing::TestWithParam<std::string> {
   protected:
     void SetUp() override { engine = margo::Engine("na+sm", margo::Mode::Server); }
     void TearDown() override { engine.finalize(); }
     margo::Engine engine;
-    Scratch dir;
+    kinako::testing::TempDir dir{"kinako-warabi-snap"};
     uint16_t next_id = 1;
     std::unique_ptr<warabi::Provider> make(const std::string& type) {
-        std::string file = dir.path + "/target" + std::to_string(next_id);
+        std::string file = dir.str() + "/target" + std::to_string(next_id);
         return std::make_unique<warabi::Provider>(engine, next_id++, provider_cfg(type, file));
     }
 };
@@ -94,12 +79,12 @@ TEST_P(SnapshotTest, RoundTripIntoEveryTargetType) {
     t.erase(ids[2]);  // a hole: erased regions are not in the snapshot
     auto before = contents(t);
     ASSERT_EQ(before.size(), 4u);
-    src->snapshot(dir.path + "/snap");
+    src->snapshot(dir.str() + "/snap");
     EXPECT_EQ(contents(t), before);  // the source is untouched without remove_source
 
     for (std::string type : {"memory", "abtio", "pmdk"}) {
         auto dst = make(type);
-        auto mapping = dst->restore(dir.path + "/snap");
+        auto mapping = dst->restore(dir.str() + "/snap");
         ASSERT_EQ(mapping.size(), 4u) << type;
         EXPECT_EQ(values(dst->target()), values(t)) << type;
         for (auto& [old_id, new_id] : mapping) {
@@ -116,10 +101,10 @@ TEST_P(SnapshotTest, RemoveSourceErasesAfterWriting) {
     auto src = make(GetParam());
     auto id = src->target().create(10);
     src->target().write(id, 0, "0123456789", 10);
-    src->snapshot(dir.path + "/snap", /*remove_source=*/true);
+    src->snapshot(dir.str() + "/snap", /*remove_source=*/true);
     EXPECT_TRUE(src->target().list().empty());
     auto dst = make("memory");
-    dst->restore(dir.path + "/snap");
+    dst->restore(dir.str() + "/snap");
     ASSERT_EQ(dst->target().list().size(), 1u);
     EXPECT_EQ(contents(dst->target()).begin()->second, "0123456789");
 }
@@ -128,13 +113,13 @@ INSTANTIATE_TEST_SUITE_P(Targets, SnapshotTest, ::testing::Values("memory", "abt
 
 TEST(WarabiSnapshot, TakenIdsGetNewOnesInMemory) {
     margo::Engine engine("na+sm", margo::Mode::Server);
-    Scratch dir;
+    kinako::testing::TempDir dir{"kinako-warabi-snap"};
     {
         warabi::Provider a(engine, 1, provider_cfg("memory", ""));
         auto id = a.target().create(3);
         a.target().write(id, 0, "abc", 3);
-        a.snapshot(dir.path);
-        auto mapping = a.restore(dir.path);  // restoring into itself: the id is taken
+        a.snapshot(dir.str());
+        auto mapping = a.restore(dir.str());  // restoring into itself: the id is taken
         ASSERT_EQ(mapping.size(), 1u);
         EXPECT_NE(mapping[0].second, id);
         EXPECT_EQ(a.target().list().size(), 2u);
@@ -147,7 +132,7 @@ TEST(WarabiSnapshot, TakenIdsGetNewOnesInMemory) {
 
 TEST(WarabiSnapshot, DamagedFilesChangeNothing) {
     margo::Engine engine("na+sm", margo::Mode::Server);
-    Scratch dir;
+    kinako::testing::TempDir dir{"kinako-warabi-snap"};
     {
         warabi::Provider src(engine, 1, provider_cfg("memory", ""));
         for (int i = 0; i < 3; i++) {
@@ -155,17 +140,17 @@ TEST(WarabiSnapshot, DamagedFilesChangeNothing) {
             auto data = pattern(1000, char(i));
             src.target().write(id, 0, data.data(), data.size());
         }
-        src.snapshot(dir.path + "/good");
-        std::string file = dir.path + "/good/warabi.snapshot";
+        src.snapshot(dir.str() + "/good");
+        std::string file = dir.str() + "/good/warabi.snapshot";
         auto size = fs::file_size(file);
         warabi::Provider dst(engine, 2, provider_cfg("memory", ""));
 
         auto variant = [&](const std::string& name, auto&& edit) {
-            fs::create_directories(dir.path + "/" + name);
-            std::string copy = dir.path + "/" + name + "/warabi.snapshot";
+            fs::create_directories(dir.str() + "/" + name);
+            std::string copy = dir.str() + "/" + name + "/warabi.snapshot";
             fs::copy_file(file, copy);
             edit(copy);
-            return dir.path + "/" + name;
+            return dir.str() + "/" + name;
         };
         auto flipped = variant("flipped", [&](const std::string& p) {
             std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
@@ -189,8 +174,13 @@ TEST(WarabiSnapshot, DamagedFilesChangeNothing) {
             }
             EXPECT_TRUE(dst.target().list().empty()) << bad;  // nothing was restored
         }
-        EXPECT_EQ(code_of([&] { dst.restore(dir.path + "/missing"); }), ErrorCode::IoError);
-        EXPECT_EQ(dst.restore(dir.path + "/good").size(), 3u);  // the intact file still works
+        try {
+            dst.restore(dir.str() + "/missing");
+            ADD_FAILURE() << "a missing snapshot was accepted";
+        } catch (const warabi::Exception& e) {
+            EXPECT_EQ(e.code(), ErrorCode::IoError) << e.what();
+        }
+        EXPECT_EQ(dst.restore(dir.str() + "/good").size(), 3u);  // the intact file still works
     }
     engine.finalize();
 }

@@ -8,6 +8,8 @@
 #include "../../../src/warabi/protocol.hpp"
 
 #include <gtest/gtest.h>
+
+#include "../common/temp_dir.hpp"
 #include <unistd.h>
 
 #include <cstdlib>
@@ -21,19 +23,10 @@ using warabi::ErrorCode;
 
 namespace {
 
-// One scratch directory per test process, removed at exit.
-struct ScratchDir {
-    std::string path;
-    ScratchDir() {
-        char tmpl[] = "/tmp/kinako-warabi-gtest-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~ScratchDir() { std::filesystem::remove_all(path); }
-};
 
 std::string tmpdir() {
-    static ScratchDir dir;
-    return dir.path;
+    static kinako::testing::TempDir dir("kinako-warabi-gtest");  // one per test process
+    return dir.str();
 }
 
 template <typename F>

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../common/temp_dir.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -46,21 +48,6 @@ bool has_backend(const std::string& type) {
 
 bool stores_values(const std::string& type) { return type != "set" && type != "unordered_set"; }
 
-// A fresh directory under the test temp dir, removed by the destructor.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::path(testing::TempDir()) / "kinako-yk-XXXXXX").string();
-        std::vector<char> buf(tmpl.begin(), tmpl.end());
-        buf.push_back('\0');
-        if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
-        path = buf.data();
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 // The config each type is tested with: persistent types get a path in dir (and settings
 // that exercise them: small chunks for log), in-memory types an empty object.
@@ -203,7 +190,7 @@ class BackendTest : public testing::TestWithParam<std::string> {
     bool kv() const { return db_->supports_kv() && type_ != "null"; }
     std::string v(const std::string& s) const { return stores_values(type_) ? s : std::string(); }
 
-    TempDir dir_;
+    kinako::testing::TempDir dir_{"kinako-yk"};
     std::string type_;
     json cfg_;
     bool persistent_ = false;
@@ -733,7 +720,7 @@ TEST_P(BackendTest, ConcurrentAppendsAndStores) {
 
 TEST(LmdbTest, MapGrowsWhenFull) {
     if (!has_backend("lmdb")) GTEST_SKIP();
-    TempDir dir;
+    kinako::testing::TempDir dir{"kinako-yk"};
     json cfg = {{"path", (dir.path / "db").string()}, {"map_size", 1 << 20}, {"no_sync", true}};
     auto db = create_backend("lmdb", cfg);
     std::string big(64 << 10, 'z');
@@ -761,7 +748,7 @@ class LogTest : public testing::Test {
         std::sort(out.begin(), out.end());
         return out;
     }
-    TempDir dir_;
+    kinako::testing::TempDir dir_{"kinako-yk"};
     json cfg_;
 };
 
@@ -870,7 +857,7 @@ class CrashTest : public testing::TestWithParam<std::string> {};
 TEST_P(CrashTest, AcknowledgedWritesSurviveKill9) {
     const std::string type = GetParam();
     if (!has_backend(type)) GTEST_SKIP() << type << " not built";
-    TempDir dir;
+    kinako::testing::TempDir dir{"kinako-yk"};
     json cfg = sync_config(type, dir.path);
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);

@@ -8,6 +8,8 @@
 #include <mochi/yokan/provider.hpp>
 
 #include <gtest/gtest.h>
+
+#include "../common/temp_dir.hpp"
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -50,20 +52,6 @@ bool is_persistent(const std::string& type) {
     return type == "rocksdb" || type == "lmdb" || type == "leveldb" || type == "log";
 }
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::path(testing::TempDir()) / "kinako-yk-snap-XXXXXX").string();
-        std::vector<char> buf(tmpl.begin(), tmpl.end());
-        buf.push_back('\0');
-        if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
-        path = buf.data();
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 // Provider config for a type; persistent types keep their files under dir/name.
 std::string provider_config(const std::string& type, const fs::path& dir, const std::string& name) {
@@ -230,7 +218,7 @@ class SnapshotTest : public testing::TestWithParam<std::string> {
     }
     fs::path snap_dir() const { return dir_.path / "snap"; }
 
-    TempDir dir_;
+    kinako::testing::TempDir dir_{"kinako-yk-snap"};
     std::string type_;
     margo::Engine engine_, engine2_;
     std::vector<std::unique_ptr<Provider>> providers_;
@@ -490,7 +478,7 @@ class CrossTypeTest : public testing::TestWithParam<Pairing> {
         if (engine_) engine_.finalize();
     }
     Database handle(uint16_t id) { return Client(engine_).make_database_handle(engine_.self(), id); }
-    TempDir dir_;
+    kinako::testing::TempDir dir_{"kinako-yk-snap"};
     margo::Engine engine_;
     std::unique_ptr<Provider> src_, dst_;
 };
@@ -517,7 +505,7 @@ TEST_P(CrossTypeTest, RestoreAndMigrate) {
 TEST(CrossType, IncompatibleTargetsAreRefusedUntouched) {
     for (auto [from, to] : std::vector<Pairing>{{"map", "array"}, {"map", "set"}, {"array", "set"}}) {
         SCOPED_TRACE(from + " -> " + to);
-        TempDir dir;
+        kinako::testing::TempDir dir{"kinako-yk-snap"};
         margo::Engine engine("na+sm", margo::Mode::Server);
         {
             Provider src(engine, 1, provider_config(from, dir.path, "src"));
