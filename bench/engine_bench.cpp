@@ -32,7 +32,10 @@ static double median(std::vector<double> v) {
 
 // The server half: echo and a 1 MiB exposed region; runs until remote shutdown.
 static void serve(const std::string& proto, const std::function<void(const std::string&)>& publish) {
-    Engine server(proto, Mode::Server);
+    // KINAKO_BENCH_SERVER_CONFIG: the server's Margo JSON (e.g. {"rpc_thread_count": 1} puts
+    // the handlers on their own xstream, to measure the hand-off).
+    const char* cfg = std::getenv("KINAKO_BENCH_SERVER_CONFIG");
+    Engine server(proto, Mode::Server, cfg ? cfg : "");
     std::vector<char> data(1 << 20, 'k');
     Bulk bulk = server.expose(data.data(), data.size(), BulkAccess::ReadOnly);
     server.define("echo", [](const Request& r) { r.respond(r.input()); });

@@ -14,6 +14,7 @@ DEB_PACKAGES=(
   libxxhash-dev                        # stable RPC-name hashing
   librocksdb-dev liblmdb-dev libleveldb-dev   # yokan persistent backends
   libpmemobj-dev                       # warabi pmdk target
+  libtomlplusplus-dev                  # bedrock -t (TOML configs)
 )
 
 missing=()

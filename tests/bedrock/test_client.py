@@ -141,3 +141,60 @@ def test_bedrock_command_stdin_sigint_and_errors(tmp_path, bedrock_process):
     assert out.returncode == 2
     out = subprocess.run([BEDROCK, TCP, "-v", "loud"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "loud" in out.stderr
+
+
+TOML_CONFIG = '''
+# the same service as CONFIG, in TOML
+[margo.argobots]
+pools = [ { name = "extra" } ]
+xstreams = [ { name = "xs_extra", scheduler = { pools = ["extra"] } } ]
+
+[[providers]]
+name = "db"
+type = "yokan"
+provider_id = 3
+tags = ["kv"]
+dependencies = { pool = "extra" }
+[providers.config.database]
+type = "map"
+'''
+
+
+def test_bedrock_command_toml_config(tmp_path, engine):
+    import os
+    import signal
+    from bedrock_helpers import BEDROCK, subprocess_env
+    import mochi.yokan.client as yc
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(TOML_CONFIG)
+    proc = subprocess.Popen([BEDROCK, TCP, "-c", str(cfg), "-t", "-o", str(tmp_path / "effective.json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=subprocess_env(), text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "Bedrock daemon now running at" in line, line + proc.stdout.read()
+        addr = line.rsplit(" ", 1)[1].strip()
+        effective = json.loads((tmp_path / "effective.json").read_text())
+        (db,) = effective["providers"]
+        assert (db["name"], db["provider_id"], db["tags"], db["dependencies"]) == ("db", 3, ["kv"], {"pool": "extra"})
+        assert db["config"]["database"]["type"] == "map"
+        assert "extra" in [p["name"] for p in effective["margo"]["argobots"]["pools"]]
+        handle = yc.Client(engine).make_database_handle(engine.lookup(addr), 3)
+        handle.put(b"from", b"toml")
+        assert handle.exists(b"from")
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # TOML syntax errors name the file, line and column; config errors name the key
+    bad = tmp_path / "bad.toml"
+    bad.write_text('providers = [\n  { name = "db"\n')
+    out = subprocess.run([BEDROCK, TCP, "-c", str(bad), "-t"], capture_output=True, text=True, timeout=60,
+                         env=subprocess_env())
+    assert out.returncode == 1 and f"{bad}:2:" in out.stderr, out.stderr
+    bad.write_text('[[providers]]\nname = "x"\ntype = "yokan"\nprovider_id = "abc"\n')
+    out = subprocess.run([BEDROCK, TCP, "-c", str(bad), "-t"], capture_output=True, text=True, timeout=60,
+                         env=subprocess_env())
+    assert out.returncode == 1 and "providers[0].provider_id" in out.stderr, out.stderr

@@ -3,6 +3,9 @@
 // flock's mpi bootstrap) and then run without MPI.
 #include "cli.hpp"
 #include "rank_sentinel.hpp"
+#ifdef KINAKO_BEDROCK_WITH_TOML
+#include "toml_config.hpp"
+#endif
 
 #include <mochi/bedrock/server.hpp>
 
@@ -29,6 +32,7 @@ const char* kUsage =
     "  address            protocol (tcp, na+sm, ofi+tcp...) or full address; optional when the\n"
     "                     config sets margo.mercury.address\n"
     "  -c, --config FILE  JSON config (an array is indexed by MPI rank)\n"
+    "  -t, --toml         the config is TOML (tables become JSON objects)\n"
     "      --stdin        read the config from standard input\n"
     "  -v, --verbose LVL  trace, debug, info (default), warning, error, critical, off\n"
     "  -o, --output-config FILE  write the effective config after startup (FILE.<rank> on ranks > 0)\n"
@@ -76,10 +80,12 @@ int main(int argc, char** argv) {
         std::cerr << "error: Jx9 configs are not supported by kinako's bedrock; use JSON (with __if__ conditions)\n";
         return 2;
     }
+#ifndef KINAKO_BEDROCK_WITH_TOML
     if (args.has("--toml")) {
-        std::cerr << "error: TOML configs are not supported by kinako's bedrock; use JSON\n";
+        std::cerr << "error: this bedrock was built without toml++, so TOML configs are not supported; use JSON\n";
         return 2;
     }
+#endif
     if (args.has("--stdin") && args.has("--config")) {
         std::cerr << "error: --stdin and --config cannot be used together\n" << kUsage;
         return 2;
@@ -102,6 +108,16 @@ int main(int argc, char** argv) {
         ss << in.rdbuf();
         config = ss.str();
     }
+#ifdef KINAKO_BEDROCK_WITH_TOML
+    if (args.has("--toml")) {
+        try {
+            config = kinako::bedrock::tools::toml_to_json(config, args.has("--config") ? args.get("--config") : "<stdin>");
+        } catch (const std::exception& e) {
+            std::cerr << "error: " << e.what() << "\n";
+            return 1;
+        }
+    }
+#endif
 #ifdef KINAKO_BEDROCK_WITH_MPI
     if (launched_by_mpi()) kinako::bedrock::tools::run_rank_sentinel();
 #endif
