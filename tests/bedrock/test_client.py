@@ -1,12 +1,15 @@
 """mochi.bedrock.client against an in-process Server and against the bedrock command."""
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 
 import pytest
 
 from bedrock_helpers import bedrock_process, engine, server  # noqa: F401 (fixtures)
-from bedrock_helpers import BEDROCK_QUERY, BEDROCK_SHUTDOWN, SAMPLE_LIB, TCP
+from bedrock_helpers import BEDROCK, BEDROCK_QUERY, BEDROCK_SHUTDOWN, SAMPLE_LIB, TCP, subprocess_env
 
 import mochi.margo
 from mochi.bedrock.client import Client, ClientException, ServiceGroupHandle, ServiceHandle
@@ -112,25 +115,29 @@ def test_bedrock_command_single_process(bedrock_process, engine):
     assert "Bedrock daemon stopped" in p.output()
 
 
-def test_bedrock_command_stdin_sigint_and_errors(tmp_path, bedrock_process):
-    import os
-    import signal
-    from bedrock_helpers import BEDROCK, subprocess_env
-
-    # --stdin
-    proc = subprocess.Popen([BEDROCK, TCP, "--stdin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=subprocess_env(), text=True)
+@contextlib.contextmanager
+def running_bedrock(args, stdin_text=None):
+    """`bedrock tcp ARGS` until it prints its address (yielded); then Ctrl-C must stop it with 0."""
+    proc = subprocess.Popen([BEDROCK, TCP, *args], stdin=subprocess.PIPE if stdin_text is not None else None,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=subprocess_env(), text=True)
     try:
-        proc.stdin.write(json.dumps(CONFIG | {"providers": CONFIG["providers"][:1]}))
-        proc.stdin.close()
+        if stdin_text is not None:
+            proc.stdin.write(stdin_text)
+            proc.stdin.close()
         line = proc.stdout.readline()
-        assert "Bedrock daemon now running at" in line
+        assert "Bedrock daemon now running at" in line, line + proc.stdout.read()
+        yield line.rsplit(" ", 1)[1].strip()
         os.kill(proc.pid, signal.SIGINT)
         assert proc.wait(30) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_bedrock_command_stdin_sigint_and_errors(tmp_path, bedrock_process):
+    with running_bedrock(["--stdin"], stdin_text=json.dumps(CONFIG | {"providers": CONFIG["providers"][:1]})):
+        pass
     # a bad config: exit code 1 and an error naming the path
     bad = tmp_path / "bad.json"
     bad.write_text('{"providers":[{"name":"x","type":"yokan","provider_id":"abc"}]}')
@@ -161,19 +168,11 @@ type = "map"
 
 
 def test_bedrock_command_toml_config(tmp_path, engine):
-    import os
-    import signal
-    from bedrock_helpers import BEDROCK, subprocess_env
     import mochi.yokan.client as yc
 
     cfg = tmp_path / "config.toml"
     cfg.write_text(TOML_CONFIG)
-    proc = subprocess.Popen([BEDROCK, TCP, "-c", str(cfg), "-t", "-o", str(tmp_path / "effective.json")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=subprocess_env(), text=True)
-    try:
-        line = proc.stdout.readline()
-        assert "Bedrock daemon now running at" in line, line + proc.stdout.read()
-        addr = line.rsplit(" ", 1)[1].strip()
+    with running_bedrock(["-c", str(cfg), "-t", "-o", str(tmp_path / "effective.json")]) as addr:
         effective = json.loads((tmp_path / "effective.json").read_text())
         (db,) = effective["providers"]
         assert (db["name"], db["provider_id"], db["tags"], db["dependencies"]) == ("db", 3, ["kv"], {"pool": "extra"})
@@ -182,12 +181,6 @@ def test_bedrock_command_toml_config(tmp_path, engine):
         handle = yc.Client(engine).make_database_handle(engine.lookup(addr), 3)
         handle.put(b"from", b"toml")
         assert handle.exists(b"from")
-        os.kill(proc.pid, signal.SIGINT)
-        assert proc.wait(30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     # TOML syntax errors name the file, line and column; config errors name the key
     bad = tmp_path / "bad.toml"
     bad.write_text('providers = [\n  { name = "db"\n')
