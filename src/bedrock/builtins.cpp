@@ -33,6 +33,21 @@ void change_pool(const std::vector<ResolvedDependency>& value, Move&& move) {
     }
 }
 
+#ifdef KINAKO_BEDROCK_HAS_WARABI
+// Warabi's migrate/snapshot/restore options: a JSON object (or ""); Yokan checks its own.
+nlohmann::json warabi_options(const std::string& text, const char* op) {
+    if (text.empty()) return nlohmann::json::object();
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception&) {
+        throw Exception(std::string("warabi ") + op + ": options are not valid JSON: " + text);
+    }
+    if (!j.is_object()) throw Exception(std::string("warabi ") + op + ": options must be a JSON object, got " + text);
+    return j;
+}
+#endif
+
 class YokanComponent : public AbstractComponent {
   public:
     static std::vector<Dependency> GetDependencies(const ComponentArgs&) {
@@ -86,16 +101,25 @@ class WarabiComponent : public AbstractComponent {
     }
     void migrate(const std::string& dest_address, uint16_t dest_provider_id, const std::string& options_json,
                  bool remove_source) override {
+        auto given = warabi_options(options_json, "migrate");
         mochi::warabi::MigrationOptions opts;
         opts.remove_source = remove_source;
+        if (given.contains("transfer_size")) {
+            const auto& t = given["transfer_size"];
+            if (!t.is_number_unsigned() || t.get<uint64_t>() == 0)
+                throw Exception("warabi migrate: \"transfer_size\" must be a positive integer, got " + t.dump());
+            opts.transfer_size = t.get<uint64_t>();
+        }
         provider_->migrate(dest_address, dest_provider_id, opts);
     }
     void snapshot(const std::string& dest_path, const std::string& options_json, bool remove_source) override {
+        warabi_options(options_json, "snapshot");
         provider_->snapshot(dest_path, remove_source);
     }
     void restore(const std::string& src_path, const std::string& options_json) override {
         // Memory targets keep every id; other targets give restored regions new ids, which
         // only the C++ API returns, so say how many moved.
+        warabi_options(options_json, "restore");
         size_t moved = 0;
         for (auto& [before, now] : provider_->restore(src_path)) moved += before != now;
         if (moved)

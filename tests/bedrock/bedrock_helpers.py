@@ -14,7 +14,6 @@ import json
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +27,10 @@ ROOT = HERE.parent.parent
 PYTHON_DIR = ROOT / "python"
 if str(PYTHON_DIR) not in sys.path:
     sys.path.insert(0, str(PYTHON_DIR))
+COMMON_DIR = ROOT / "tests" / "common"
+if str(COMMON_DIR) not in sys.path:
+    sys.path.insert(0, str(COMMON_DIR))
+from server_process import kill_and_reap  # noqa: E402
 
 TCP = "ofi+tcp://127.0.0.1:0"
 STARTUP_TIMEOUT = 30.0
@@ -155,15 +158,7 @@ class BedrockProcess:
         return self.proc.wait(timeout=timeout)
 
     def kill(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                pass
+        kill_and_reap(self.proc, group=True)  # mpirun and every rank
 
     def close(self):
         self.kill()

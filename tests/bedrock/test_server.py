@@ -120,13 +120,21 @@ def test_warabi_component_and_migration():
         {"name": "dst", "type": "warabi", "provider_id": 2, "config": {"target": {"type": "memory"}}}]})
     try:
         from mochi.warabi.client import Client
+        from mochi.warabi.client import Exception as WarabiException
 
         engine = s.margo.engine
         th = Client(engine).make_target_handle(str(engine.address), 1)
         rid = th.create_and_write(b"hello", persist=True)
-        s.providers.migrate("src", str(engine.address), 2)
+        for bad in ('{"transfer_size": 0}', '{"transfer_size": "big"}', "[1]", "{oops"):
+            with pytest.raises(BedrockException, match="warabi migrate"):
+                s.providers.migrate("src", str(engine.address), 2, bad)
+        assert th.read(rid, 0, 5) == b"hello"  # refused migrations leave the source alone
+        s.providers.migrate("src", str(engine.address), 2, '{"transfer_size": 2}')  # 3 writes
         dst = Client(engine).make_target_handle(str(engine.address), 2)
-        assert dst is not None and rid is not None
+        # The destination was empty, so its first memory region has the same (index, size) id.
+        assert dst.read(rid, 0, 5) == b"hello"
+        with pytest.raises(WarabiException):
+            th.read(rid, 0, 5)  # remove_source=True (the default) erased the original
     finally:
         s.finalize()
 
@@ -175,6 +183,9 @@ def test_warabi_snapshot_and_restore(server, tmp_path):
     th = wc.Client(engine).make_target_handle(str(engine.address), 7)
     rids = [th.create_and_write(bytes([i]) * (1000 * i + 1)) for i in range(5)]
     th.erase(rids[1])
+    with pytest.raises(BedrockException, match="not valid JSON"):
+        pm.snapshot("blobs", str(tmp_path / "snap"), "{oops", remove_source=False)
+    assert not (tmp_path / "snap").exists()  # refused before anything was written
     pm.snapshot("blobs", str(tmp_path / "snap"), remove_source=False)
     assert (tmp_path / "snap" / "warabi.snapshot").exists()
     assert th.read(rids[2], 0, 3) == b"\x02\x02\x02"  # still there

@@ -15,6 +15,24 @@ import time
 STARTUP_TIMEOUT = 30.0
 
 
+def kill_and_reap(proc, group=False):
+    """SIGKILL a test subprocess that is still running (its whole process group with `group`,
+    e.g. mpirun and its ranks) and reap it."""
+    if proc.poll() is not None:
+        return
+    try:
+        if group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.send_signal(signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover
+        pass
+
+
 def subprocess_env(python_dir, **extra):
     """The environment of a server or example subprocess: loopback only, the package sources
     of `python_dir` first on PYTHONPATH, unbuffered output."""
@@ -77,12 +95,7 @@ class ServerProcess:
         return self.proc.wait(timeout=timeout)
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                pass
+        kill_and_reap(self.proc)
 
     def close(self):
         self.kill()
