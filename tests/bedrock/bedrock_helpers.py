@@ -6,7 +6,7 @@ conftest module was loaded first when several directories are collected in one r
 
 Loopback only (FI_TCP_IFACE=lo, 127.0.0.1). The `bedrock`, `bedrock-query` and
 `bedrock-shutdown` commands are looked up in $KINAKO_BEDROCK_BIN, then next to the
-_pybedrock extension's build directory, then on PATH. Every process a test starts is
+pybedrock_server extension's build directory, then on PATH. Every process a test starts is
 killed at the end of the test.
 """
 
@@ -41,9 +41,9 @@ def _find_tool(name):
     if env and (pathlib.Path(env) / name).exists():
         return str(pathlib.Path(env) / name)
     try:
-        import _pybedrock
+        import pybedrock_server
 
-        build = pathlib.Path(_pybedrock.__file__).resolve().parent.parent.parent  # build/<x>/src
+        build = pathlib.Path(pybedrock_server.__file__).resolve().parent.parent.parent  # build/<x>/src
         cand = build / "bedrock" / name
         if cand.exists():
             return str(cand)
@@ -57,9 +57,9 @@ def _find_sample_library():
     if env:
         return env
     try:
-        import _pybedrock
+        import pybedrock_server
 
-        build = pathlib.Path(_pybedrock.__file__).resolve().parent.parent.parent.parent
+        build = pathlib.Path(pybedrock_server.__file__).resolve().parent.parent.parent.parent
         cand = build / "tests" / "cpp" / "bedrock" / "libkinako-bedrock-sample.so"
         if cand.exists():
             return str(cand)

@@ -9,7 +9,7 @@ from bedrock_helpers import SAMPLE_LIB, TCP
 
 from mochi.bedrock.server import BedrockException, Server
 
-import _pybedrock
+import pybedrock_server
 
 MAP = {"database": {"type": "map"}}
 
@@ -72,9 +72,9 @@ def test_if_filtering_dotted_keys_and_libraries_forms():
 
 def test_rank_indexed_arrays_preprocessing():
     cfg = [{"providers": [{"name": "r0", "type": "yokan"}]}, {"providers": [{"name": "r1", "type": "yokan"}]}]
-    out = json.loads(_pybedrock.preprocess_config(json.dumps(cfg), 1, 2))
+    out = json.loads(pybedrock_server.preprocess_config(json.dumps(cfg), 1, 2))
     assert out["providers"][0]["name"] == "r1"
-    one = json.loads(_pybedrock.preprocess_config(json.dumps(cfg[:1])))
+    one = json.loads(pybedrock_server.preprocess_config(json.dumps(cfg[:1])))
     assert one["providers"][0]["name"] == "r0"
 
 

@@ -2,12 +2,14 @@
 
 import json
 
-import _pybedrock
+import pybedrock_client
+# py-mochi-bedrock imports the legacy name; pymargo.core is the very module mochi.margo.core.
+import pymargo.core  # noqa: F401
 from mochi.margo.core import Engine, client as _client_mode
 
 from . import spec as _spec
 
-ClientException = _pybedrock.ClientException
+ClientException = pybedrock_client.ClientException
 
 # Per-RPC timeout of the handles, in milliseconds: a dead server fails the call with a
 # ClientException instead of blocking forever.
@@ -64,7 +66,7 @@ class Client:
 class ServiceHandle:
     def __init__(self, client, address, provider_id=0, timeout=DEFAULT_TIMEOUT_MS):
         self._client = client
-        self._internal = _pybedrock.ServiceHandle(client.mid, address, provider_id, float(timeout))
+        self._internal = pybedrock_client.ServiceHandle(client.mid, address, provider_id, float(timeout))
 
     @property
     def client(self):
@@ -134,7 +136,7 @@ class ServiceGroupHandle:
     def refresh(self):
         """Re-reads the group file (when the group came from one)."""
         if self._groupfile is not None:
-            view = json.loads(_pybedrock.load_group_file(self._groupfile))
+            view = json.loads(pybedrock_client.load_group_file(self._groupfile))
             addresses = []
             for m in view["members"]:
                 if m["address"] not in addresses:

@@ -3,12 +3,14 @@
 import enum
 import json
 
-import _pybedrock
+import pybedrock_server
+# py-mochi-bedrock imports the legacy name; pymargo.core is the very module mochi.margo.core.
+import pymargo.core  # noqa: F401
 from mochi.margo.core import Engine
 
 from . import spec as _spec
 
-BedrockException = _pybedrock.BedrockException
+BedrockException = pybedrock_server.BedrockException
 
 
 class ConfigType(enum.Enum):
@@ -297,7 +299,7 @@ class Server:
         if config_type == ConfigType.JX9:
             raise BedrockException("Jx9 configs are not supported by kinako; use JSON "
                                    "(with \"__if__\" conditions)")
-        self._internal = _pybedrock.Server(str(address), _to_json(config))
+        self._internal = pybedrock_server.Server(str(address), _to_json(config))
 
     @staticmethod
     def from_spec(spec):

@@ -1,11 +1,11 @@
 """Flock clients: a GroupHandle keeps a view of a group and refreshes it from live members."""
 
-import _pyflock
+import pyflock_client
 from mochi.margo.core import Engine, client as _client_mode
 
 from .view import GroupView
 
-FlockException = _pyflock.FlockException
+FlockException = pyflock_client.FlockException
 
 
 class Client:
@@ -22,13 +22,13 @@ class Client:
         return self._engine
 
     def make_group_handle(self, address, provider_id=0):
-        return GroupHandle(self, _pyflock.GroupHandle(self._engine.mid, str(address), int(provider_id)))
+        return GroupHandle(self, pyflock_client.GroupHandle(self._engine.mid, str(address), int(provider_id)))
 
     def make_group_handle_from_file(self, filename):
-        return GroupHandle(self, _pyflock.GroupHandle.from_file(self._engine.mid, str(filename)))
+        return GroupHandle(self, pyflock_client.GroupHandle.from_file(self._engine.mid, str(filename)))
 
     def make_group_handle_from_serialized(self, serialized):
-        return GroupHandle(self, _pyflock.GroupHandle.from_serialized(self._engine.mid, str(serialized)))
+        return GroupHandle(self, pyflock_client.GroupHandle.from_serialized(self._engine.mid, str(serialized)))
 
 
 class GroupHandle:

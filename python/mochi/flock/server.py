@@ -2,11 +2,11 @@
 
 import json
 
-import _pyflock
+import pyflock_server
 
 from .view import GroupView
 
-FlockException = _pyflock.FlockException
+FlockException = pyflock_server.FlockException
 
 
 class Provider:
@@ -18,9 +18,9 @@ class Provider:
             config = json.dumps(config)
         mid = engine.get_internal_mid() if hasattr(engine, "get_internal_mid") else engine
         if initial_view is None:
-            self._internal = _pyflock.Provider.bootstrap(mid, int(provider_id), config, str(getattr(pool, "name", pool)))
+            self._internal = pyflock_server.Provider.bootstrap(mid, int(provider_id), config, str(getattr(pool, "name", pool)))
         else:
-            self._internal = _pyflock.Provider(mid, int(provider_id), config, initial_view.to_json(),
+            self._internal = pyflock_server.Provider(mid, int(provider_id), config, initial_view.to_json(),
                                                str(getattr(pool, "name", pool)))
 
     @property

@@ -1,8 +1,8 @@
-// _pybedrock: the bedrock Server (in-process) and ServiceHandle (client) for mochi.bedrock.
+// pybedrock_server: the in-process bedrock Server behind mochi.bedrock.server (the extension
+// name is py-mochi-bedrock's). Client-side handles are in pybedrock_client.
 #include "../common/capsules.hpp"
 #include "../common/gil_release.hpp"
 
-#include <mochi/bedrock/client.hpp>
 #include <mochi/bedrock/server.hpp>
 #include <mochi/flock/view.hpp>
 
@@ -13,27 +13,10 @@ using namespace mochi::bedrock;
 
 namespace {
 
-py::object g_client_exception;
-
 py::capsule engine_capsule(const mochi::margo::Engine& e) {
     return py::capsule(new mochi::margo::Engine(e), "margo_instance_id", [](PyObject* cap) {
         delete static_cast<mochi::margo::Engine*>(PyCapsule_GetPointer(cap, "margo_instance_id"));
     });
-}
-
-// Runs f without the GIL; bedrock errors become ClientException.
-template <typename F>
-auto client_call(F&& f) -> decltype(f()) {
-    try {
-        kinako::python::GilRelease nogil;
-        return f();
-    } catch (const Exception& e) {
-        PyErr_SetString(g_client_exception.ptr(), e.what());
-        throw py::error_already_set();
-    } catch (const mochi::flock::Exception& e) {
-        PyErr_SetString(g_client_exception.ptr(), e.what());
-        throw py::error_already_set();
-    }
 }
 
 template <typename F>
@@ -44,10 +27,11 @@ auto server_call(F&& f) -> decltype(f()) {
 
 }  // namespace
 
-PYBIND11_MODULE(_pybedrock, m) {
-    m.doc() = "kinako bedrock: in-process server and service handles";
+PYBIND11_MODULE(pybedrock_server, m) {
+    m.doc() = "kinako bedrock: the in-process server";
     static py::exception<Exception> server_exc(m, "BedrockException", PyExc_RuntimeError);
-    py::register_exception_translator([](std::exception_ptr p) {
+    // Local: flock errors raised by other extensions keep their own exception type.
+    py::register_local_exception_translator([](std::exception_ptr p) {
         try {
             if (p) std::rethrow_exception(p);
         } catch (const Exception& e) {
@@ -56,9 +40,6 @@ PYBIND11_MODULE(_pybedrock, m) {
             PyErr_SetString(server_exc.ptr(), e.what());
         }
     });
-    g_client_exception = py::reinterpret_borrow<py::object>(
-        PyErr_NewException("_pybedrock.ClientException", PyExc_RuntimeError, nullptr));
-    m.attr("ClientException") = g_client_exception;
 
     m.def("preprocess_config", [](const std::string& cfg, int rank, int size) {
         ServerOptions o;
@@ -112,28 +93,4 @@ PYBIND11_MODULE(_pybedrock, m) {
         .def("remove_xstream", [](Server& s, const std::string& n) { server_call([&] { s.remove_xstream(n); }); })
         .def("finalize", [](Server& s) { server_call([&] { s.finalize(); }); })
         .def("wait_for_finalize", [](Server& s) { server_call([&] { s.wait_for_finalize(); }); });
-
-    py::class_<ServiceHandle>(m, "ServiceHandle")
-        .def(py::init([](py::handle engine, const std::string& address, uint16_t provider_id, double timeout_ms) {
-                 auto e = kinako::python::engine_from(engine);
-                 return client_call([&] { return ServiceHandle(e, address, provider_id, timeout_ms); });
-             }),
-             py::arg("engine"), py::arg("address"), py::arg("provider_id") = 0, py::arg("timeout_ms") = 0.0)
-        .def_property_readonly("address", &ServiceHandle::address)
-        .def_property_readonly("provider_id", &ServiceHandle::provider_id)
-        .def("get_config", [](const ServiceHandle& h) { return client_call([&] { return h.get_config(); }); })
-        .def("query", [](const ServiceHandle& h, const std::string& q) { return client_call([&] { return h.query(q); }); })
-        .def("load_module", [](const ServiceHandle& h, const std::string& p) { client_call([&] { h.load_module(p); }); })
-        .def("add_provider", [](const ServiceHandle& h, const std::string& d) { return client_call([&] { return h.add_provider(d); }); })
-        .def("lookup_provider", [](const ServiceHandle& h, const std::string& s) { return client_call([&] { return h.lookup_provider(s); }); })
-        .def("add_pool", [](const ServiceHandle& h, const std::string& c) { client_call([&] { h.add_pool(c); }); })
-        .def("remove_pool", [](const ServiceHandle& h, const std::string& n) { client_call([&] { h.remove_pool(n); }); })
-        .def("add_xstream", [](const ServiceHandle& h, const std::string& c) { client_call([&] { h.add_xstream(c); }); })
-        .def("remove_xstream", [](const ServiceHandle& h, const std::string& n) { client_call([&] { h.remove_xstream(n); }); })
-        .def("call", [](const ServiceHandle& h, const std::string& rpc, const std::string& a) { return client_call([&] { return h.call(rpc, a); }); })
-        .def("shutdown", [](const ServiceHandle& h) { client_call([&] { h.shutdown(); }); });
-
-    m.def("load_group_file", [](const std::string& path) {
-        return client_call([&] { return mochi::flock::GroupView::load(path).to_json(); });
-    });
 }
