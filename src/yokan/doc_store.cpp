@@ -53,6 +53,26 @@ Status write_meta(Backend& b, std::string_view coll, const Meta& m) {
 
 }  // namespace
 
+Backend::StoredDocKey Backend::decode_stored_doc_key(std::string_view key, std::string_view value) {
+    StoredDocKey out;
+    if (key.substr(0, kMetaPrefix.size()) == kMetaPrefix) {
+        out.collection = key.substr(kMetaPrefix.size());
+        if (!valid_name(out.collection) || value.size() != sizeof(Meta)) return {};
+        Meta m;
+        std::memcpy(&m, value.data(), sizeof(Meta));
+        out.kind = StoredDocKey::Collection;
+        out.next_id = m.next_id;
+    } else if (key.substr(0, kDocPrefix.size()) == kDocPrefix) {
+        // prefix + name + '\0' + 8-byte id
+        if (key.size() < kDocPrefix.size() + 1 + 1 + 8 || key[key.size() - 9] != '\0') return {};
+        out.collection = key.substr(kDocPrefix.size(), key.size() - 9 - kDocPrefix.size());
+        if (!valid_name(out.collection)) return {};
+        out.kind = StoredDocKey::Document;
+        out.id = id_of(key);
+    }
+    return out;
+}
+
 #define YK_TRY(expr)                               \
     do {                                           \
         Status s_ = (expr);                        \

@@ -244,9 +244,30 @@ void apply_chunk(Backend& b, std::string_view chunk, const std::function<void(st
     while (r.remaining() > 0) {
         auto kind = static_cast<Kind>(r.pod<uint8_t>());
         if (kind == Kind::Pair) {
-            flush_docs();
-            keys.push_back(r.bytes());
-            values.push_back(r.bytes());
+            auto key = r.bytes();
+            auto value = r.bytes();
+            auto stored = Backend::decode_stored_doc_key(key, value);
+            if (stored.kind == Backend::StoredDocKey::None) {
+                flush_docs();
+                keys.push_back(key);
+                values.push_back(value);
+            } else if (stored.kind == Backend::StoredDocKey::Collection) {
+                // Through the document calls, not raw: the destination may hold this
+                // collection already (a merge), and its live count must add up.
+                flush_pairs();
+                flush_docs();
+                ensure_collection(b, stored.collection, stored.next_id);
+            } else {
+                flush_pairs();
+                if (stored.collection != coll) {
+                    flush_docs();
+                    // A hashed dump may list documents before their collection's record.
+                    ensure_collection(b, stored.collection, 0);
+                    coll = stored.collection;
+                }
+                ids.push_back(stored.id);
+                docs.push_back(value);
+            }
         } else if (kind == Kind::Collection) {
             flush_pairs();
             flush_docs();

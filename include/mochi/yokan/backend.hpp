@@ -98,6 +98,17 @@ class Backend {
     // default document store hand out their collections as ordinary pairs.
     virtual Status coll_names(std::vector<std::string>& names);
 
+    // What a pair of the default document store stands for. Snapshots and migrations carry
+    // those pairs raw; a merge must replay them through the document calls instead, or the
+    // copied metadata would overwrite the live count and next id of a collection both sides have.
+    struct StoredDocKey {
+        enum Kind { None, Collection, Document } kind = None;
+        std::string_view collection;
+        uint64_t id = 0;       // Document: its id
+        uint64_t next_id = 0;  // Collection: the next id recorded in the value
+    };
+    static StoredDocKey decode_stored_doc_key(std::string_view key, std::string_view value);
+
   protected:
     // Serializes id allocation and size accounting in the default document store.
     std::mutex doc_mutex_;

@@ -279,6 +279,35 @@ TEST_P(SnapshotTest, SnapshotThenRestoreIntoAFreshProvider) {
     expect_content(dst2, m, type_, n);
 }
 
+// Both sides hold collection "docs": the merge must add up the documents, whichever way the
+// collection travels (raw pairs of the default document store, or document records).
+TEST_P(SnapshotTest, MergeIntoTheSameCollectionKeepsCountsAndIds) {
+    if (!holds_documents(type_)) GTEST_SKIP() << type_ << " holds no documents";
+    auto src = add(type_, 1);
+    Model m = fill(src, type_);  // "docs": ids 0..11, 3, 10 and 11 erased, next id 12
+    provider(0).snapshot(snap_dir().string(), R"({"chunk_size": 4000})");
+
+    auto dst = add(type_, 2);
+    auto coll = dst.create_collection("docs");
+    for (uint64_t i = 0; i < 15; ++i) EXPECT_EQ(coll.store("dst-" + std::to_string(i)), i);
+    coll.erase_multi({0, 1});  // live: 2..14 (13 documents), next id 15
+
+    provider(1).restore(snap_dir().string(), R"({"merge": true})");
+    std::map<uint64_t, std::string> expected;
+    for (uint64_t i = 2; i < 15; ++i) expected[i] = "dst-" + std::to_string(i);
+    for (auto& [id, doc] : m.colls["docs"].docs) expected[id] = doc;  // the snapshot wins on equal ids
+    auto merged = dst.open_collection("docs");
+    EXPECT_EQ(merged.size(), expected.size());
+    for (auto& [id, doc] : expected) {
+        std::string got;
+        merged.fetch_multi({id}, [&](size_t, uint64_t, const std::string_view* d) { got = d ? std::string(*d) : "<none>"; });
+        EXPECT_EQ(got, doc) << "document " << id;
+    }
+    // The next id is the larger of the two (15), not the snapshot's (12).
+    EXPECT_EQ(merged.store("next"), 15u);
+    EXPECT_EQ(merged.size(), expected.size() + 1);
+}
+
 TEST_P(SnapshotTest, RestoreClearsUnlessMerge) {
     auto src = add(type_, 1);
     Model m = fill(src, type_);
