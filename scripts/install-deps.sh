@@ -29,7 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
-PIP_PACKAGES=(pybind11 scikit-build-core numpy attrs pytest pytest-timeout mpi4py)
+PIP_PACKAGES=(pybind11 scikit-build-core numpy attrs pytest pytest-timeout mpi4py ConfigSpace)
 need=()
 for p in "${PIP_PACKAGES[@]}"; do
   mod=${p//-/_}
