@@ -1,4 +1,8 @@
+// The flock provider: RPC wiring, config validation and bootstrap. The "swim" group's failure
+// detector lives in swim.cpp; this file only connects it to the view and to the RPCs.
 #include <mochi/flock/provider.hpp>
+
+#include "swim.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,16 +26,24 @@ struct ProviderState {
     mutable std::mutex mutex;
     GroupView view;
     std::vector<uint64_t> rpcs;
+    std::shared_ptr<Swim> swim;  // "swim" groups only
 
-    void save_if_first() {
-        // Callers hold `mutex`. The first member of the view owns the group file.
-        if (file.empty() || view.members.empty()) return;
-        if (view.members[0].address != self_address || view.members[0].provider_id != provider_id) return;
+    // Callers hold `mutex`. The first member of the view owns the group file: when the first
+    // one leaves or dies, the next one becomes first and writes it on that same change.
+    // Returns an error message for the caller to log once it released `mutex` (a log sink may
+    // wait for Python's GIL, whose holder may be waiting for `mutex`).
+    std::string save_if_first() {
+        if (file.empty() || view.members.empty()) return {};
+        if (view.members[0].address != self_address || view.members[0].provider_id != provider_id) return {};
         try {
             view.save(file);
         } catch (const std::exception& e) {
-            engine.log(margo::LogLevel::Error, std::string("flock: ") + e.what());
+            return std::string("flock: ") + e.what();
         }
+        return {};
+    }
+    void log_error(const std::string& msg) const {
+        if (!msg.empty()) engine.log(margo::LogLevel::Error, msg);
     }
 };
 
@@ -63,6 +75,8 @@ json check_config(const std::string& text) {
             if (!v.is_string()) bad(k, v, "expected a path");
         } else if (k == "group") {
             if (!v.is_object()) bad(k, v, "expected {\"type\": ..., \"config\": {...}}");
+            if (v.contains("type") && !v["type"].is_string())
+                bad("group.type", v["type"], "expected static, centralized or swim");
             std::string t = v.value("type", "static");
             if (t != "static" && t != "centralized" && t != "swim")
                 bad("group.type", v["type"], "expected static, centralized or swim");
@@ -80,6 +94,8 @@ json check_config(const std::string& text) {
     if (!j.contains("group")) j["group"] = {{"type", "static"}, {"config", json::object()}};
     if (!j["group"].contains("type")) j["group"]["type"] = "static";
     if (!j["group"].contains("config")) j["group"]["config"] = json::object();
+    // The effective config shows every swim setting, defaults included.
+    if (j["group"]["type"] == "swim") j["group"]["config"] = detail::SwimConfig::parse(j["group"]["config"]).to_json();
     return j;
 }
 
@@ -107,6 +123,34 @@ Provider::Provider(const margo::Engine& engine, uint16_t provider_id, const std:
     st->view.metadata["__config__"] = st->config["group"]["config"].dump();
     std::weak_ptr<detail::ProviderState> weak = st;
 
+    if (st->group_type == "swim") {
+        detail::Swim::Hooks hooks;
+        hooks.members = [weak]() -> std::vector<Member> {
+            auto s = weak.lock();
+            if (!s) return {};
+            std::lock_guard<std::mutex> lock(s->mutex);
+            return s->view.members;
+        };
+        hooks.remove = [weak](const std::vector<Member>& dead) -> std::string {
+            auto s = weak.lock();
+            if (!s) return {};
+            std::string json_view, error;
+            {
+                std::lock_guard<std::mutex> lock(s->mutex);
+                bool changed = false;
+                for (auto& m : dead) changed = s->view.remove(m.address, m.provider_id) || changed;  // bumps version
+                if (!changed) return {};
+                error = s->save_if_first();
+                json_view = s->view.to_json();
+            }
+            s->log_error(error);
+            return json_view;
+        };
+        st->swim = std::make_shared<detail::Swim>(engine, Member{st->self_address, provider_id},
+                                                  detail::SwimConfig::parse(st->config["group"]["config"]),
+                                                  std::move(hooks));
+    }
+
     auto reply = [](const margo::Request& req, const json& j) { req.respond(j.dump()); };
     st->rpcs.push_back(st->engine.define("flock_get_view", [weak, reply](const margo::Request& req) {
         auto s = weak.lock();
@@ -126,25 +170,40 @@ Provider::Provider(const margo::Engine& engine, uint16_t provider_id, const std:
         if (s->group_type == "static")
             return reply(req, {{"ok", false}, {"error", "this group is static: members cannot join or leave "
                                                         "(use \"group\": {\"type\": \"centralized\"})"}});
+        if (!in.is_object() || !in.contains("address") || !in["address"].is_string() ||
+            !in.value("provider_id", json(0)).is_number_integer() || in.value("provider_id", 0LL) < 0 ||
+            in.value("provider_id", 0LL) > 65535)
+            return reply(req, {{"ok", false}, {"error", "malformed request: expected {\"address\": ..., \"provider_id\": ...}"}});
         std::string addr = in.value("address", "");
         uint16_t id = static_cast<uint16_t>(in.value("provider_id", 0));
+        if (s->swim) {
+            // A join clears a tombstone (the process came back); a leave is not a death.
+            if (join) s->swim->joined({addr, id});
+            else s->swim->left({addr, id});
+        }
         std::vector<Member> others;
         json view;
+        std::string error;
         {
             std::lock_guard<std::mutex> lock(s->mutex);
             if (join) s->view.add(addr, id);
             else s->view.remove(addr, id);
-            s->save_if_first();
+            error = s->save_if_first();
             view = json::parse(s->view.to_json());
             for (auto& m : s->view.members)
                 if (!(m.address == s->self_address && m.provider_id == s->provider_id) &&
                     !(m.address == addr && m.provider_id == id))
                     others.push_back(m);
         }
+        s->log_error(error);
+        // The pushed view names the newcomer, so that swim members drop a tombstone they may
+        // hold for it (a member declared dead that joins again).
+        json push = view;
+        if (join) push["joined"] = {{"address", addr}, {"provider_id", id}};
         // Tell the other members (best effort: a dead member must not block the group).
         for (auto& m : others) {
             try {
-                call(s->engine, m.address, m.provider_id, "flock_update_view", view, 2000);
+                call(s->engine, m.address, m.provider_id, "flock_update_view", push, 2000);
             } catch (const std::exception&) {
             }
         }
@@ -158,21 +217,78 @@ Provider::Provider(const margo::Engine& engine, uint16_t provider_id, const std:
         auto s = weak.lock();
         if (!s) return req.respond_error(margo::Status::NoEntry);
         try {
+            json in = json::parse(req.input());
+            if (s->swim && in.is_object() && in.contains("swim")) {
+                // A death confirmed by a swim member: apply it as a removal, not as a whole
+                // view, so that a join this member saw and the sender did not yet survives.
+                if (!in["swim"].is_object() || !in["swim"].contains("dead"))
+                    throw Exception("malformed view update: \"swim\" must be {\"dead\": [...]}");
+                s->swim->learn_dead(in["swim"]["dead"]);
+                return reply(req, {{"ok", true}});
+            }
             GroupView v = GroupView::from_json(std::string(req.input()));
-            std::lock_guard<std::mutex> lock(s->mutex);
-            s->view.members = v.members;
-            s->view.version++;
-            s->save_if_first();
+            if (s->swim) {
+                if (in.contains("joined") && in["joined"].is_object() && in["joined"].contains("address") &&
+                    in["joined"]["address"].is_string())
+                    s->swim->joined({in["joined"]["address"].get<std::string>(),
+                                     static_cast<uint16_t>(in["joined"].value("provider_id", 0))});
+                // A view built before a death reached its sender must not bring the dead back.
+                std::vector<Member> kept;
+                for (auto& m : v.members)
+                    if (!s->swim->is_dead(m)) kept.push_back(m);
+                v.members = std::move(kept);
+            }
+            std::string error;
+            {
+                std::lock_guard<std::mutex> lock(s->mutex);
+                s->view.members = v.members;
+                s->view.version++;
+                error = s->save_if_first();
+            }
+            s->log_error(error);
             reply(req, {{"ok", true}});
         } catch (const std::exception& e) {
             reply(req, {{"ok", false}, {"error", e.what()}});
         }
     }, provider_id, pool));
+    if (st->swim) {
+        // The failure detector's two RPCs. A malformed request gets {"ok": false} and changes
+        // nothing: Swim validates a message before applying any of it.
+        auto swim_rpc = [weak, reply](const margo::Request& req, bool indirect) {
+            auto s = weak.lock();
+            if (!s) return req.respond_error(margo::Status::NoEntry);
+            json out;
+            try {
+                json in = json::parse(req.input());
+                out = indirect ? s->swim->handle_ping_req(in) : s->swim->handle_ping(in);
+            } catch (const std::exception& e) {
+                out = {{"ok", false}, {"error", e.what()}};
+            }
+            reply(req, out);
+        };
+        st->rpcs.push_back(st->engine.define("flock_swim_ping", [swim_rpc](const margo::Request& req) {
+            swim_rpc(req, false);
+        }, provider_id, pool));
+        st->rpcs.push_back(st->engine.define("flock_swim_ping_req", [swim_rpc](const margo::Request& req) {
+            swim_rpc(req, true);
+        }, provider_id, pool));
+        // Stop the loop with the engine: ask at prefinalize (no waiting there, so finalize is
+        // not held up), then collect the thread once finalize canceled its pending calls.
+        engine.push_prefinalize_callback([weak] {
+            if (auto s = weak.lock()) s->swim->request_stop();
+        });
+        engine.push_finalize_callback([weak] {
+            if (auto s = weak.lock()) s->swim->stop(s->swim->stop_bound_ms());
+        });
+    }
     engine.register_identity(provider_id, "flock");
+    std::string error;
     {
         std::lock_guard<std::mutex> lock(st->mutex);
-        st->save_if_first();
+        error = st->save_if_first();
     }
+    st->log_error(error);
+    if (st->swim) st->swim->start();
     state_ = std::move(st);
 }
 
@@ -246,6 +362,9 @@ std::unique_ptr<Provider> Provider::bootstrap(const margo::Engine& engine, uint1
 
 Provider::~Provider() {
     if (!state_) return;
+    // Stop probing before the handlers go: a bounded wait (one blocking call of the loop at
+    // most), never a join that could hang on a peer that stopped answering.
+    if (state_->swim) state_->swim->stop(state_->swim->stop_bound_ms());
     try {
         if (!state_->engine.finalized()) {
             for (auto id : state_->rpcs) state_->engine.deregister(id, state_->provider_id);

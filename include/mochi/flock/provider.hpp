@@ -1,8 +1,20 @@
-// A flock provider: keeps a group view, answers flock_get_view, and (for "centralized" groups)
-// lets processes join and leave. Config (Flock's):
+// A flock provider: keeps a group view, answers flock_get_view, and (for "centralized" and
+// "swim" groups) lets processes join and leave. Config (Flock's):
 //   {"bootstrap": "self"|"mpi"|"file"|"join" or a list tried in order,
-//    "file": "group.flock", "group": {"type": "static"|"centralized", "config": {}},
+//    "file": "group.flock", "group": {"type": "static"|"centralized"|"swim", "config": {}},
 //    "mpi_ranks": [0, 1, ...]}
+// The first member of the view writes the group file whenever the view changes.
+//
+// "swim" groups also detect failures (SWIM): a background thread per provider pings one member
+// per period (flock_swim_ping, round robin over a shuffled order), asks a few others to try
+// (flock_swim_ping_req) when it gets no answer, and suspects a member nobody reached; a suspect
+// that does not refute (by raising its incarnation number) within suspect_timeout_periods is
+// declared dead, removed from the view, and pushed to the members with flock_update_view.
+// Membership events ride on pings and acks. group.config keys: period_length_ms (1000),
+// ping_timeout_ms (period/4, at most period/2), subgroup_member_count (3),
+// suspect_timeout_periods (5), disabled (false). The thread stops when the provider is
+// destroyed or its engine finalizes; neither waits longer than one blocking call of the loop
+// (2 * ping_timeout_ms).
 #pragma once
 
 #include <mochi/flock/view.hpp>
