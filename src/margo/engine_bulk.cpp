@@ -29,7 +29,7 @@ Bulk EngineImpl::expose(void* data, size_t size, BulkAccess access) {
     b->size = size;
     b->access = static_cast<int>(access);
     b->local = true;
-    b->owner_raw = ep_->name();
+    b->owner_raw = self_raw_;
     b->engine = weak_from_this();
     if (size > 0) {
         uint64_t acc = FI_READ | FI_WRITE;
@@ -76,7 +76,7 @@ std::shared_ptr<AsyncTransfer::State> EngineImpl::start_transfer(BulkOp op, cons
         return st;
     }
     char* lptr = static_cast<char*>(local.base) + loff;
-    if (origin.raw() == ep_->name() && remote.local) {
+    if (origin.raw() == self_raw_ && remote.local) {
         // Both sides are in this process: a plain copy.
         char* rptr = static_cast<char*>(remote.base) + roff;
         if (op == BulkOp::Pull)
@@ -86,7 +86,7 @@ std::shared_ptr<AsyncTransfer::State> EngineImpl::start_transfer(BulkOp op, cons
         st->done.set();
         return st;
     }
-    fi_addr_t peer = ep_->resolve(origin.raw());
+    fi_addr_t peer = resolve_peer(origin.raw(), "margo_bulk_transfer");
     size_t chunks = (size + kMaxChunk - 1) / kMaxChunk;
     st->remaining = static_cast<int>(chunks);
     for (size_t off = 0; off < size; off += kMaxChunk) {

@@ -61,8 +61,9 @@ EngineImpl::EngineImpl(const std::string& address, Mode mode, const std::string&
     std::string bind;
     if (!proto_.host.empty() && proto_.provider != "shm") bind = kinako::margo::host_to_raw(proto_);
     ep_ = std::make_unique<kinako::na::Endpoint>(proto_.provider, bind);
+    self_raw_ = ep_->name();
     eager_payload_max_ = cfg_.eager_size - sizeof(kinako::margo::MsgHeader) - 256;
-    cfg_.json["mercury"]["address"] = address_string(ep_->name());
+    cfg_.json["mercury"]["address"] = address_string(self_raw_);
     cfg_.json["mercury"]["listening"] = mode == Mode::Server;
     cfg_.json["mercury"]["version"] = "kinako-libfabric";
     buffers_ = std::make_shared<RecvBufferPool>(this, cfg_.eager_size);
@@ -149,6 +150,14 @@ Address EngineImpl::lookup(const std::string& s) {
         return make_address(kinako::margo::host_to_raw(p));
     } catch (const std::invalid_argument& e) {
         throw Exception("margo_addr_lookup", Status::InvalidArg, e.what());
+    }
+}
+
+fi_addr_t EngineImpl::resolve_peer(const std::string& raw, const char* op) {
+    try {
+        return ep_->resolve(raw);
+    } catch (const std::runtime_error& e) {
+        throw Exception(op, Status::HostUnreach, std::string("cannot reach ") + address_string(raw) + ": " + e.what());
     }
 }
 

@@ -122,7 +122,10 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     void start();  // after construction, once shared_from_this works
 
     Address make_address(std::string raw) { return Address(shared_from_this(), std::move(raw)); }
-    Address self() { return make_address(ep_->name()); }
+    Address self() { return make_address(self_raw_); }
+    // The transport address of a peer; a peer we cannot reach (e.g. a finalized engine of this
+    // process) raises Exception(op, HostUnreach) naming it.
+    fi_addr_t resolve_peer(const std::string& raw, const char* op);
     Address lookup(const std::string& s);
     std::string address_string(const std::string& raw) const;
     bool listening() const { return mode_ == Mode::Server; }
@@ -205,6 +208,8 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     kinako::margo::Protocol proto_;
     kinako::margo::EngineConfig cfg_;
     std::unique_ptr<kinako::na::Endpoint> ep_;
+    // Our raw address, kept after finalize closes ep_ (self() still answers then).
+    std::string self_raw_;
     size_t eager_payload_max_ = 0;
 
     mutable std::mutex layout_mutex_;  // pools_, xstreams_ and cfg_ changed at run time

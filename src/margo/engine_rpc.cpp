@@ -180,7 +180,7 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
         call->deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(timeout_ms * 1000));
     if (auto entry = find_entry(rpc_id, provider_id)) call->no_response = entry->disable_response;
 
-    if (target.raw() == ep_->name()) {
+    if (target.raw() == self_raw_) {
         // Calls to ourselves never touch the transport.
         auto entry = find_entry(rpc_id, provider_id);
         if (!entry || !entry->handler) {
@@ -209,8 +209,8 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
         return call;
     }
 
-    call->dest = ep_->resolve(target.raw());
-    const std::string& me = ep_->name();
+    call->dest = resolve_peer(target.raw(), "margo_forward");
+    const std::string& me = self_raw_;
     uint8_t flags = call->no_response ? kNoResponse : 0;
     bool large = input.size() > eager_payload_max_;
     std::string msg = make_header(MsgType::Request, flags | (large ? kLarge : 0), provider_id, 0, rpc_id, call->seq,

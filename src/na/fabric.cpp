@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -41,6 +42,33 @@ void* MemoryRegion::desc() const { return mr_ ? fi_mr_desc(mr_) : nullptr; }
 uint64_t MemoryRegion::remote_address(size_t offset) const {
     return virt_addr_ ? reinterpret_cast<uint64_t>(base_) + offset : offset;
 }
+
+namespace {
+
+// The endpoints open in this process, and the names of those closed. Over shm, a peer in the
+// same process is reached through that peer's own memory: once it is closed, a send or RMA
+// to it through an address vector entry made earlier dereferences freed memory. Closing an
+// endpoint therefore drops its entry from every other endpoint's address vector, and
+// resolving a closed name fails instead of inserting it again.
+struct LocalEndpoints {
+    std::mutex mutex;
+    std::set<Endpoint*> open;
+    std::set<std::string> closed;
+};
+LocalEndpoints& local_endpoints() {
+    static auto* registry = new LocalEndpoints;  // never destroyed: endpoints may outlive statics
+    return *registry;
+}
+bool closed_in_this_process(const std::string& raw) {
+    auto& r = local_endpoints();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    return r.closed.count(raw) > 0;
+}
+[[noreturn]] void throw_closed_peer(const std::string& raw) {
+    throw std::runtime_error("the endpoint " + raw + " of this process is closed (its engine was finalized)");
+}
+
+}  // namespace
 
 Endpoint::Endpoint(const std::string& provider, const std::string& bind) : provider_(provider) {
     fi_info* hints = fi_allocinfo();
@@ -100,6 +128,10 @@ Endpoint::Endpoint(const std::string& provider, const std::string& bind) : provi
     name_.assign(name, len);
 
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    auto& r = local_endpoints();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    r.closed.erase(name_);  // a new endpoint may take the name of one closed earlier
+    r.open.insert(this);
 }
 
 void Endpoint::open_endpoint() {
@@ -126,6 +158,17 @@ bool Endpoint::remove_stale_shm_region() {
 }
 
 Endpoint::~Endpoint() {
+    std::vector<Endpoint*> others;
+    {
+        auto& r = local_endpoints();
+        std::lock_guard<std::mutex> lock(r.mutex);
+        if (r.open.erase(this)) r.closed.insert(name_);
+        others.assign(r.open.begin(), r.open.end());
+        // Forget our name in the others while still holding the registry lock, so none of
+        // them is destroyed meanwhile; forget() takes only that endpoint's av lock, and
+        // resolve() never holds its av lock while it takes the registry lock.
+        for (Endpoint* e : others) e->forget(name_);
+    }
     if (ep_) fi_close(&ep_->fid);
     if (av_) fi_close(&av_->fid);
     if (cq_) fi_close(&cq_->fid);
@@ -136,14 +179,33 @@ Endpoint::~Endpoint() {
 }
 
 fi_addr_t Endpoint::resolve(const std::string& raw) {
+    {
+        std::lock_guard<std::mutex> lock(av_mutex_);
+        auto it = av_cache_.find(raw);
+        if (it != av_cache_.end()) return it->second;
+    }
+    // Not known yet (or forgotten when that endpoint closed): checked outside the av lock,
+    // see ~Endpoint for the lock order.
+    if (closed_in_this_process(raw)) throw_closed_peer(raw);
+    {
+        std::lock_guard<std::mutex> lock(av_mutex_);
+        auto it = av_cache_.find(raw);
+        if (it != av_cache_.end()) return it->second;
+        fi_addr_t addr = FI_ADDR_UNSPEC;
+        int ret = fi_av_insert(av_, raw.data(), 1, &addr, 0, nullptr);
+        if (ret != 1) throw_fi_error("fi_av_insert", ret < 0 ? ret : -FI_EINVAL);
+        av_cache_.emplace(raw, addr);
+    }
+    // It may have closed between the check and the insert: its destructor's forget() could
+    // have run before our insert. Check again and undo.
+    if (closed_in_this_process(raw)) {
+        forget(raw);
+        throw_closed_peer(raw);
+    }
     std::lock_guard<std::mutex> lock(av_mutex_);
     auto it = av_cache_.find(raw);
-    if (it != av_cache_.end()) return it->second;
-    fi_addr_t addr = FI_ADDR_UNSPEC;
-    int ret = fi_av_insert(av_, raw.data(), 1, &addr, 0, nullptr);
-    if (ret != 1) throw_fi_error("fi_av_insert", ret < 0 ? ret : -FI_EINVAL);
-    av_cache_.emplace(raw, addr);
-    return addr;
+    if (it == av_cache_.end()) throw_closed_peer(raw);
+    return it->second;
 }
 
 void Endpoint::forget(const std::string& raw) {

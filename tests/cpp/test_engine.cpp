@@ -203,6 +203,36 @@ TEST_P(EngineTest, RemoteShutdown) {
     EXPECT_EQ(post, 1);
 }
 
+// A peer engine of the same process that was finalized: calls and transfers to it fail with
+// an error (over shm the provider used to dereference the closed endpoint's memory and
+// crash), and the finalized engine still tells its own address.
+TEST_P(EngineTest, CallsToAFinalizedEngineOfThisProcessFail) {
+    Engine client(proto(), Mode::Client);
+    for (int round = 0; round < 2; ++round) {
+        Engine server(proto(), Mode::Server);
+        server.define("echo", [](const Request& r) { r.respond(r.input()); });
+        auto bulk_memory = std::string(4096, 'b');
+        auto bulk = server.expose(bulk_memory.data(), bulk_memory.size(), BulkAccess::ReadWrite);
+        auto handle = client.deserialize_bulk(bulk.serialize());
+        auto addr = client.lookup(server.self().to_string());
+        if (round == 0) EXPECT_EQ(client.forward(addr, "echo", "x").output(), "x");  // known peer; round 1: never called
+        std::string self = server.self().to_string();
+        bulk = {};
+        server.finalize();
+        EXPECT_EQ(server.self().to_string(), self);
+        EXPECT_THROW(client.forward(addr, "echo", "x", 0, 2000), Exception);
+        std::string local(4096, 'l');
+        auto local_bulk = client.expose(local.data(), local.size(), BulkAccess::ReadWrite);
+        EXPECT_THROW(client.transfer(BulkOp::Pull, addr, handle, 0, local_bulk, 0, 4096), Exception);
+    }
+    // The client still works with live peers.
+    Engine other(proto(), Mode::Server);
+    other.define("echo", [](const Request& r) { r.respond(r.input()); });
+    EXPECT_EQ(client.forward(client.lookup(other.self().to_string()), "echo", "y").output(), "y");
+    other.finalize();
+    client.finalize();
+}
+
 TEST(EngineConfig, ShortcutsExpandLikeMargo) {
     Engine e("na+sm", Mode::Server, R"({"use_progress_thread": true, "rpc_thread_count": 2})");
     std::string c = e.config();
