@@ -1,4 +1,4 @@
-// Expression evaluation for bedrock queries and "__if__" conditions (see expr.cpp).
+// Bedrock queries and "__if__" conditions, evaluated by the Jx9 interpreter (src/bedrock/jx9/).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -7,7 +7,8 @@
 
 namespace kinako::bedrock {
 
-// "return <expr>;" (or a bare expression); variables are the members of `vars` ($name).
+// A Jx9 script ("return <expr>;", loops, functions...; a lone bare expression gives its value);
+// variables are the members of `vars` ($name). Errors name line:column.
 nlohmann::json evaluate_script(const std::string& script, const nlohmann::json& vars);
 nlohmann::json evaluate_expression(const std::string& expression, const nlohmann::json& vars);
 bool truthy(const nlohmann::json& v);

@@ -18,10 +18,31 @@ def test_config_forms(tmp_path):
         assert s.config["providers"] == []
         assert isinstance(s.spec, spec.ProcSpec)
         s.finalize()
-    with pytest.raises(BedrockException):
-        Server(TCP, "{}", config_type=ConfigType.JX9)
+    with pytest.raises(BedrockException, match="must return an object"):
+        Server(TCP, "return 42;", config_type=ConfigType.JX9)
     with pytest.raises(TypeError):
         Server(TCP, 42)
+
+
+def test_jx9_config_with_params():
+    script = """
+    $providers = [];
+    for ($i = 0; $i < $count; $i++) {
+        $providers[] = {name: $prefix .. "_" .. $i, type: "yokan", provider_id: 20 + $i,
+                        config: {database: {type: "map"}}};
+    }
+    return {providers: $providers, __comment__: $MPI_COMM_WORLD.size};
+    """
+    s = Server(TCP, script, config_type=ConfigType.JX9, jx9_params={"count": "3", "prefix": "kv"})
+    try:
+        assert [(p["name"], p["provider_id"]) for p in s.config["providers"]] == [("kv_0", 20), ("kv_1", 21), ("kv_2", 22)]
+        assert s.providers["kv_2"].type == "yokan"
+    finally:
+        s.finalize()
+    with pytest.raises(BedrockException, match=r"1:\d+"):
+        Server(TCP, "return {providers: [}", config_type=ConfigType.JX9)
+    with pytest.raises(BedrockException, match="only used with"):
+        Server(TCP, "{}", jx9_params={"a": 1})
 
 
 def test_from_spec():

@@ -289,6 +289,32 @@ class ProviderManager:
         self._server._internal.restore_provider(name, str(src_path), _to_json(restore_config))
 
 
+def _jx9_param(value):
+    """Parameters given as text are typed as the bedrock command's --jx9-context does:
+    integers, floats, true/false/null, anything else a string."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    return parsed if parsed is None or isinstance(parsed, (bool, int, float)) else value
+
+
+def _run_jx9_config(script, jx9_params):
+    """Runs a Jx9 config script (``return {...};``) with jx9_params as its variables and
+    $MPI_COMM_WORLD = {rank: 0, size: 1} (an in-process server is one process); the object
+    it returns is the JSON config."""
+    if not isinstance(script, str):
+        raise BedrockException("a Jx9 config must be the script's text, got " + type(script).__name__)
+    variables = {str(k): _jx9_param(v) for k, v in dict(jx9_params).items()}
+    variables.setdefault("MPI_COMM_WORLD", {"rank": 0, "size": 1})
+    result = json.loads(pybedrock_server.evaluate_query(script, json.dumps(variables)))
+    if not isinstance(result, dict):
+        raise BedrockException("the Jx9 config script must return an object, got " + json.dumps(result))
+    return result
+
+
 class Server:
     """A bedrock server in this process.
 
@@ -297,8 +323,9 @@ class Server:
 
     def __init__(self, address, config="{}", config_type=ConfigType.JSON, jx9_params={}):
         if config_type == ConfigType.JX9:
-            raise BedrockException("Jx9 configs are not supported by kinako; use JSON "
-                                   "(with \"__if__\" conditions)")
+            config = _run_jx9_config(config, jx9_params)
+        elif jx9_params:
+            raise BedrockException("jx9_params are only used with config_type=ConfigType.JX9")
         self._internal = pybedrock_server.Server(str(address), _to_json(config))
 
     @staticmethod

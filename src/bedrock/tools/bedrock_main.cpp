@@ -7,6 +7,8 @@
 #include "toml_config.hpp"
 #endif
 
+#include "../jx9/jx9.hpp"
+
 #include <mochi/bedrock/server.hpp>
 
 #ifdef KINAKO_BEDROCK_WITH_MPI
@@ -14,6 +16,7 @@
 #endif
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -28,11 +31,14 @@
 namespace {
 
 const char* kUsage =
-    "usage: bedrock [address] [-c FILE | --stdin] [-v LEVEL] [-o OUT.json]\n"
+    "usage: bedrock [address] [-c FILE | --stdin] [-t | -j [--jx9-context a=1,b=x]] [-v LEVEL] [-o OUT.json]\n"
     "  address            protocol (tcp, na+sm, ofi+tcp...) or full address; optional when the\n"
     "                     config sets margo.mercury.address\n"
-    "  -c, --config FILE  JSON config (an array is indexed by MPI rank)\n"
+    "  -c, --config FILE  JSON config (an array is indexed by MPI rank), or TOML / Jx9 with -t / -j\n"
     "  -t, --toml         the config is TOML (tables become JSON objects)\n"
+    "  -j, --jx9          the config is a Jx9 script whose `return {...};` gives the JSON config\n"
+    "      --jx9-context a=1,b=hello  variables of the Jx9 script (numbers, true/false/null,\n"
+    "                     otherwise strings); $MPI_COMM_WORLD is {\"rank\": r, \"size\": n}\n"
     "      --stdin        read the config from standard input\n"
     "  -v, --verbose LVL  trace, debug, info (default), warning, error, critical, off\n"
     "  -o, --output-config FILE  write the effective config after startup (FILE.<rank> on ranks > 0)\n"
@@ -70,15 +76,67 @@ bool launched_by_mpi() {
     return false;
 }
 
+// "a=1,b=hello,c=true" -> {"a": 1, "b": "hello", "c": true}: integers, floats, true/false/null,
+// anything else a string.
+bool parse_jx9_context(const std::string& text, nlohmann::json& vars, std::string& problem) {
+    size_t b = 0;
+    while (b <= text.size()) {
+        size_t e = text.find(',', b);
+        if (e == std::string::npos) e = text.size();
+        std::string item = text.substr(b, e - b);
+        b = e + 1;
+        if (item.empty()) continue;
+        auto eq = item.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            problem = "expected NAME=VALUE, got \"" + item + "\"";
+            return false;
+        }
+        std::string name = item.substr(0, eq), value = item.substr(eq + 1);
+        for (size_t i = 0; i < name.size(); ++i) {
+            char c = name[i];
+            if (!(std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (i > 0 && std::isdigit(static_cast<unsigned char>(c))))) {
+                problem = "\"" + name + "\" is not a valid variable name";
+                return false;
+            }
+        }
+        nlohmann::json v = value;
+        if (value == "true") v = true;
+        else if (value == "false") v = false;
+        else if (value == "null") v = nullptr;
+        else if (!value.empty() && value.find_first_not_of("+-0123456789.eE") == std::string::npos) {
+            nlohmann::json n = nlohmann::json::parse(value[0] == '+' ? value.substr(1) : value, nullptr, false);
+            if (!n.is_discarded() && n.is_number()) v = n;
+        }
+        vars[name] = v;
+    }
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     auto args = kinako::bedrock::cli::parse(
         argc, argv, {"--config", "--verbose", "--output-config", "--jx9-context"}, {"--stdin", "--jx9", "--toml"},
         {{"-c", "--config"}, {"-v", "--verbose"}, {"-o", "--output-config"}, {"-j", "--jx9"}, {"-t", "--toml"}}, kUsage);
-    if (args.has("--jx9") || args.has("--jx9-context")) {
-        std::cerr << "error: Jx9 configs are not supported by kinako's bedrock; use JSON (with __if__ conditions)\n";
+    if (args.has("--jx9") && args.has("--toml")) {
+        std::cerr << "error: -j/--jx9 and -t/--toml cannot be used together\n" << kUsage;
         return 2;
+    }
+    if (args.has("--jx9-context") && !args.has("--jx9")) {
+        std::cerr << "error: --jx9-context is only valid with -j/--jx9\n" << kUsage;
+        return 2;
+    }
+    if (args.has("--jx9") && !args.has("--config") && !args.has("--stdin")) {
+        std::cerr << "error: -j/--jx9 needs a script (-c FILE or --stdin)\n" << kUsage;
+        return 2;
+    }
+    nlohmann::json jx9_vars = nlohmann::json::object();
+    for (const auto& ctx : args.all("--jx9-context")) {
+        std::string problem;
+        if (!parse_jx9_context(ctx, jx9_vars, problem)) {
+            std::cerr << "error: --jx9-context: " << problem << "\n";
+            return 2;
+        }
     }
 #ifndef KINAKO_BEDROCK_WITH_TOML
     if (args.has("--toml")) {
@@ -163,6 +221,35 @@ int main(int argc, char** argv) {
     }
 #endif
     std::string prefix = opts.size > 1 ? "[rank " + std::to_string(opts.rank) + "] " : "";
+    if (args.has("--jx9")) {
+        // The script's variables: the --jx9-context ones and $MPI_COMM_WORLD (also seen by the
+        // config's "__if__" conditions).
+        std::string problem;
+        try {
+            jx9_vars["MPI_COMM_WORLD"] = {{"rank", opts.rank}, {"size", opts.size}};
+            kinako::bedrock::jx9::Options jo;
+            jo.source_name = args.has("--config") ? args.get("--config") : "<stdin>";
+            nlohmann::json result = kinako::bedrock::jx9::run(config, jx9_vars, jo);
+            if (result.is_object()) {
+                config = result.dump();
+                nlohmann::json ctx = jx9_vars;
+                ctx.erase("MPI_COMM_WORLD");
+                opts.context_json = ctx.dump();
+            } else {
+                problem = jo.source_name + ": the Jx9 script must return an object (the config), but it returned " +
+                          (result.is_null() ? std::string("null (no return statement?)") : result.dump());
+            }
+        } catch (const std::exception& e) {
+            problem = e.what();
+        }
+        if (!problem.empty()) {
+            std::cerr << prefix << "error: " << problem << std::endl;
+#ifdef KINAKO_BEDROCK_WITH_MPI
+            if (mpi && opts.size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
+            return 1;
+        }
+    }
     std::unique_ptr<mochi::bedrock::Server> server;
     try {
         server = std::make_unique<mochi::bedrock::Server>(address, config, opts);
