@@ -15,6 +15,7 @@ DEB_PACKAGES=(
   librocksdb-dev liblmdb-dev libleveldb-dev   # yokan persistent backends
   libpmemobj-dev                       # warabi pmdk target
   libtomlplusplus-dev                  # bedrock -t (TOML configs)
+  liblua5.4-dev                        # yokan LUA_FILTER listings
 )
 
 missing=()

@@ -98,11 +98,10 @@ void Database::list_keyvals_packed(std::string_view from_key, std::string_view f
 void Database::iter(std::string_view from_key, std::string_view filter, uint64_t count, const IterCallback& cb,
                     bool ignore_values, int32_t mode, double timeout_ms, size_t batch_size) const {
     const size_t page = batch_size ? batch_size : 128;
-    // Later pages start after the last key seen, which must be the full key: drop the modes
-    // that strip or hide keys from the wire and apply them here instead.
-    const bool strip = mode & YOKAN_MODE_NO_PREFIX;
-    const bool suffix = mode & YOKAN_MODE_SUFFIX;
-    int32_t wire_mode = mode & ~(YOKAN_MODE_NO_PREFIX | YOKAN_MODE_KEEP_LAST);
+    // The provider renders keys (NO_PREFIX, a library filter's key_copy) and ends each page
+    // with the untransformed last key, which later pages start after. The callback always
+    // gets keys: IGNORE_KEYS/KEEP_LAST do not apply to iter.
+    int32_t wire_mode = mode & ~YOKAN_MODE_KEEP_LAST;
     std::string last(from_key);
     uint64_t seen = 0;
     bool first = true;
@@ -119,21 +118,17 @@ void Database::iter(std::string_view from_key, std::string_view filter, uint64_t
         for (size_t i = 0; i < want && valid(ksizes[i]); ++i) keys.push_back(reply.reader.raw(ksizes[i]));
         size_t got = keys.size();
         for (size_t i = 0; i < got; ++i) {
-            std::string_view k = keys[i];
-            if (strip && !filter.empty()) {
-                if (suffix) k.remove_suffix(filter.size());
-                else k.remove_prefix(filter.size());
-            }
             if (ignore_values) {
-                cb(seen + i, k, nullptr);
+                cb(seen + i, keys[i], nullptr);
             } else {
                 std::string_view v = reply.reader.raw(vsizes[i]);
-                cb(seen + i, k, &v);
+                cb(seen + i, keys[i], &v);
             }
         }
         seen += got;
         if (got < want) return;
-        last.assign(keys.back().data(), keys.back().size());
+        auto resume = reply.reader.bytes();
+        last.assign(resume.data(), resume.size());
         first = false;
     }
 }

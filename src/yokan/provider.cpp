@@ -140,22 +140,18 @@ Backend& ProviderImpl::open_backend() {
     return *backend;
 }
 
-Backend& ProviderImpl::kv_backend(int32_t mode) {
+// The filter modes (LUA_FILTER, LIB_FILTER, FILTER_VALUE) matter to listings only (filters/);
+// like Yokan's backends, every other call accepts and ignores them.
+Backend& ProviderImpl::kv_backend(int32_t) {
     open_backend();
-    if (mode & (YOKAN_MODE_LUA_FILTER | YOKAN_MODE_LIB_FILTER | YOKAN_MODE_FILTER_VALUE))
-        throw Exception(Status::InvalidMode, "Invalid mode: Lua and library filters are not supported (mode=" +
-                                                 std::to_string(mode) + ")");
     if (!backend->supports_kv())
         throw Exception(Status::OpUnsupported,
                         "Unsupported operation or mode: backend \"" + backend->type() + "\" stores documents only");
     return *backend;
 }
 
-Backend& ProviderImpl::doc_backend(int32_t mode) {
+Backend& ProviderImpl::doc_backend(int32_t) {
     open_backend();
-    if (mode & (YOKAN_MODE_LUA_FILTER | YOKAN_MODE_LIB_FILTER | YOKAN_MODE_FILTER_VALUE))
-        throw Exception(Status::InvalidMode, "Invalid mode: Lua and library filters are not supported (mode=" +
-                                                 std::to_string(mode) + ")");
     if (!backend->supports_documents())
         throw Exception(Status::OpUnsupported, "Unsupported operation or mode: backend \"" + backend->type() +
                                                    "\" stores keys only, so it cannot hold documents");

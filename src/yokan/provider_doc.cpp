@@ -1,6 +1,9 @@
 // Collection and document handlers.
+#include "filters/filter.hpp"
 #include "provider_impl.hpp"
 #include "value_sink.hpp"
+
+#include <exception>
 
 namespace mochi::yokan::detail {
 
@@ -128,8 +131,9 @@ Status ProviderImpl::doc_erase(const wire::RequestHeader& h, wire::Reader& r, wi
     return b.doc_erase(name, ids);
 }
 
-// Documents with id >= start_id whose content starts with filter: ids[count], sizes[count],
-// then the documents (none with IGNORE_DOCS).
+// Documents with id >= start_id that pass the request's filter (filters/: a document prefix
+// by default, Lua or a library with those modes): ids[count], sizes[count], then the
+// documents as the filter renders them (none with IGNORE_DOCS).
 Status ProviderImpl::doc_list(const wire::RequestHeader& h, wire::Reader& r, wire::Writer& w) {
     auto& b = doc_backend(h.mode);
     auto name = read_name(r);
@@ -144,29 +148,45 @@ Status ProviderImpl::doc_list(const wire::RequestHeader& h, wire::Reader& r, wir
     if (space == wire::Space::PerItem) caps = r.u64s_n(count);
     else if (space == wire::Space::Packed) remaining = r.pod<uint64_t>();
     else if (space != wire::Space::Unlimited) throw Exception(Status::InvalidArgs, "malformed request: bad space kind");
+    auto filt = make_doc_filter(h.mode, filter);
     const bool ignore_docs = h.mode & YOKAN_MODE_IGNORE_DOCS;
     size_t ids_at = w.reserve_u64s(count);
     size_t sizes_at = w.reserve_u64s(count);
     size_t i = 0;
     bool overflow = false;
+    // What the filter throws is rethrown once the backend is done (it may hold locks).
+    std::exception_ptr failure;
     Status s = b.doc_list(name, start_id, [&](uint64_t id, std::string_view doc) {
         if (i >= count) return false;
-        if (!filter.empty() && doc.compare(0, filter.size(), filter) != 0) return true;
-        w.set_u64(ids_at, i, id);
-        bool fits = true;
-        if (!ignore_docs) {
-            if (space == wire::Space::PerItem) fits = doc.size() <= caps[i];
-            else if (space == wire::Space::Packed) {
-                fits = !overflow && doc.size() <= remaining;
-                if (fits) remaining -= doc.size();
-                else overflow = true;
+        try {
+            if (!filt->check(name, id, doc)) return true;
+            w.set_u64(ids_at, i, id);
+            size_t size = filt->doc_size_from(name, doc);
+            bool fits = true;
+            if (!ignore_docs) {
+                if (space == wire::Space::PerItem) fits = size <= caps[i];
+                else if (space == wire::Space::Packed) {
+                    fits = !overflow && size <= remaining;
+                    if (fits) remaining -= size;
+                    else overflow = true;
+                }
+                if (fits && size) {
+                    std::string& out = w.str();
+                    size_t at = out.size();
+                    out.resize(at + size);
+                    size = std::min(size, filt->doc_copy(name, &out[at], size, doc));
+                    out.resize(at + size);
+                }
             }
-            if (fits) w.raw(doc);
+            w.set_u64(sizes_at, i, fits ? size : YOKAN_SIZE_TOO_SMALL);
+        } catch (...) {
+            failure = std::current_exception();
+            return false;
         }
-        w.set_u64(sizes_at, i, fits ? doc.size() : YOKAN_SIZE_TOO_SMALL);
         ++i;
         return i < count;
     });
+    if (failure) std::rethrow_exception(failure);
     if (s != Status::Success) return s;
     for (; i < count; ++i) {
         w.set_u64(ids_at, i, YOKAN_NO_MORE_DOCS);

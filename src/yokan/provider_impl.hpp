@@ -82,8 +82,8 @@ class ProviderImpl {
     // migration (provider_migrate.cpp): applies one chunk sent by a migrating provider
     Status migrate_chunk(const wire::RequestHeader&, wire::Reader&, wire::Writer&);
 
-    // Shared checks: a database is open (and has not migrated), it stores key/value pairs,
-    // the mode is one we serve.
+    // Shared checks: a database is open (and has not migrated) and stores key/value pairs
+    // (kv_backend) or documents (doc_backend). Filter modes are the listings' business.
     Backend& open_backend();
     Backend& kv_backend(int32_t mode);
     Backend& doc_backend(int32_t mode);

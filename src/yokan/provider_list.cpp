@@ -1,7 +1,19 @@
 // Listing handlers: list_keys and list_keyvals (iter is pages of list_keyvals on the client).
-// The backend walks keys in order under a prefix; everything else (suffix filters,
-// NO_PREFIX, IGNORE_KEYS/KEEP_LAST, CONSUME, the caller's buffer space) happens here.
+// The backend walks keys in order, from a prefix when the filter names one; the request's
+// filter (filters/: prefix, suffix, Lua or library) decides which keys are part of the result
+// and how they read (NO_PREFIX); IGNORE_KEYS/KEEP_LAST, CONSUME and the caller's buffer space
+// are handled here.
+//
+// Pagination: a page holds up to `count` keys that pass the filter, and the caller resumes
+// after the last key returned (Yokan's contract: pass the last key as the next from_key).
+// Keys a filter rejected after that one are examined again by the next page, which is only
+// work, never a wrong result. Key-transforming filters (NO_PREFIX, a library's key_copy)
+// return keys that cannot serve as from_key, so iter pages (Space::Unlimited) also carry the
+// untransformed last key at the end of the reply, for the client to resume from.
+#include "filters/filter.hpp"
 #include "provider_impl.hpp"
+
+#include <exception>
 
 namespace mochi::yokan::detail {
 
@@ -36,8 +48,14 @@ struct Item {
     std::string key, value;
 };
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+// Appends what copy writes (at most size bytes) to out; returns the size written.
+template <typename Copy>
+size_t append_copy(std::string& out, size_t size, Copy&& copy) {
+    size_t at = out.size();
+    out.resize(at + size);
+    size_t n = std::min(size, copy(&out[at], size));
+    out.resize(at + n);
+    return n;
 }
 
 }  // namespace
@@ -60,20 +78,29 @@ static Status list_impl(ProviderImpl& p, const wire::RequestHeader& h, wire::Rea
     if (!b.is_sorted())
         throw Exception(Status::OpUnsupported, "Unsupported operation or mode: backend \"" + b.type() +
                                                    "\" does not keep keys in order, so it cannot list them");
-    const bool suffix = h.mode & YOKAN_MODE_SUFFIX;
-    const bool strip = h.mode & YOKAN_MODE_NO_PREFIX;
+    auto filt = make_kv_filter(h.mode, filter);
+    const bool need_values = with_values || filt->requires_value() || (h.mode & YOKAN_MODE_FILTER_VALUE);
     const bool keep_last = (h.mode & YOKAN_MODE_KEEP_LAST) == YOKAN_MODE_KEEP_LAST;
     const bool ignore_keys = (h.mode & YOKAN_MODE_IGNORE_KEYS) && with_values;
     // Unlimited (iter) pages still need a bound: count == 0 would mean "everything".
     std::vector<Item> items;
     items.reserve(std::min<uint64_t>(count, 4096));
-    Status s = b.list(from_key, h.mode & YOKAN_MODE_INCLUSIVE, suffix ? std::string_view() : filter, with_values,
+    // What a filter throws is kept and rethrown once the backend is done: a backend may hold
+    // locks or open transactions while it visits.
+    std::exception_ptr failure;
+    Status s = b.list(from_key, h.mode & YOKAN_MODE_INCLUSIVE, filt->key_prefix(), need_values,
                       [&](std::string_view k, std::string_view v) {
                           if (items.size() >= count) return false;
-                          if (suffix && !ends_with(k, filter)) return true;
-                          items.push_back(Item{std::string(k), std::string(v)});
+                          try {
+                              if (!filt->check(k, v)) return true;
+                          } catch (...) {
+                              failure = std::current_exception();
+                              return false;
+                          }
+                          items.push_back(Item{std::string(k), with_values ? std::string(v) : std::string()});
                           return items.size() < count;
                       });
+    if (failure) std::rethrow_exception(failure);
     if (s != Status::Success) return s;
     if (h.mode & YOKAN_MODE_CONSUME) {
         std::vector<std::string_view> keys;
@@ -91,29 +118,27 @@ static Status list_impl(ProviderImpl& p, const wire::RequestHeader& h, wire::Rea
             continue;
         }
         std::string_view key = items[i].key;
-        if (strip && !filter.empty()) {
-            if (suffix) key.remove_suffix(filter.size());
-            else key.remove_prefix(filter.size());
-        }
         bool send_key = !ignore_keys || (keep_last && i + 1 == items.size());
-        if (!send_key) key = {};
-        if (kcol.fits(i, key.size())) {
-            w.raw(key);
-            w.set_u64(ks_at, i, key.size());
+        size_t ksize = send_key ? filt->key_size_from(key) : 0;
+        if (kcol.fits(i, ksize)) {
+            if (ksize) ksize = append_copy(w.str(), ksize, [&](char* d, size_t m) { return filt->key_copy(d, m, key); });
+            w.set_u64(ks_at, i, ksize);
         } else {
             w.set_u64(ks_at, i, YOKAN_SIZE_TOO_SMALL);
         }
         if (with_values) {
-            const std::string& v = items[i].value;
-            if (vcol.fits(i, v.size())) {
-                values += v;
-                w.set_u64(vs_at, i, v.size());
+            std::string_view v = items[i].value;
+            size_t vsize = filt->value_size_from(v);
+            if (vcol.fits(i, vsize)) {
+                if (vsize) vsize = append_copy(values, vsize, [&](char* d, size_t m) { return filt->value_copy(d, m, v); });
+                w.set_u64(vs_at, i, vsize);
             } else {
                 w.set_u64(vs_at, i, YOKAN_SIZE_TOO_SMALL);
             }
         }
     }
     w.raw(values);
+    if (space == wire::Space::Unlimited) w.bytes(items.empty() ? std::string_view() : std::string_view(items.back().key));
     return Status::Success;
 }
 

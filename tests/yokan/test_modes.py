@@ -7,7 +7,8 @@ import pytest
 from conftest import KV_BACKENDS, SORTED_KV, DOC_BACKENDS, SORTED_DOCS, EMPTY_VALUES, require
 from mochi.yokan.mode import Mode
 from mochi.yokan.exception import (Exception as YokanException, YOKAN_ERR_KEY_EXISTS,
-                                   YOKAN_ERR_KEY_NOT_FOUND, YOKAN_ERR_MODE)
+                                   YOKAN_ERR_KEY_NOT_FOUND, YOKAN_ERR_MODE,
+                                   YOKAN_ERR_INVALID_FILTER)
 
 
 @pytest.fixture
@@ -158,11 +159,21 @@ def test_list_modes(sorted_kv):
         assert all(bytes(k) == b"#" * 8 for k, _ in pairs[:2])
 
 
-@pytest.mark.parametrize("mode", [Mode.LUA_FILTER, Mode.LIB_FILTER, Mode.FILTER_VALUE])
-def test_filter_modes_unsupported(sorted_kv, mode):
+@pytest.mark.parametrize("mode", [Mode.LUA_FILTER, Mode.LIB_FILTER])
+def test_filter_modes_reject_a_bad_filter(sorted_kv, mode):
+    """"x" is neither valid Lua nor "lib:name:args": YOKAN_ERR_INVALID_FILTER (tests/yokan/
+    test_filters.py covers working filters)."""
     with pytest.raises(YokanException) as ei:
         sorted_kv.db.list_keys([bytearray(8)], filter="x", mode=mode)
-    assert ei.value.code == YOKAN_ERR_MODE
+    assert ei.value.code == YOKAN_ERR_INVALID_FILTER
+
+
+def test_filter_value_alone_keeps_the_prefix_filter(sorted_kv):
+    sorted_kv.db.put("xa", sorted_kv.val(b"1"))
+    sorted_kv.db.put("yb", sorted_kv.val(b"2"))
+    keys = [bytearray(8) for _ in range(4)]
+    sizes = sorted_kv.db.list_keys(keys, filter="x", mode=Mode.FILTER_VALUE)
+    assert [bytes(k[:n]) for k, n in zip(keys, sizes) if n > 0] == [b"xa"]
 
 
 @pytest.mark.parametrize("mode", [Mode.APPEND | Mode.NEW_ONLY, Mode.NEW_ONLY | Mode.EXIST_ONLY,

@@ -24,6 +24,7 @@ class Kinako(CMakePackage, PythonExtension):
     depends_on("leveldb")
     depends_on("pmdk")
     depends_on("tomlplusplus")
+    depends_on("lua@5.4:")
     depends_on("python@3.9:", when="+python", type=("build", "link", "run"))
     depends_on("py-pybind11@2.11:", when="+python", type="build")
     depends_on("py-numpy", when="+python", type=("build", "run"))
