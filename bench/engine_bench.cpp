@@ -30,6 +30,12 @@ static double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
+// KINAKO_BENCH_CLIENT_CONFIG: the client's Margo JSON ("" = the default).
+static std::string client_config() {
+    const char* cfg = std::getenv("KINAKO_BENCH_CLIENT_CONFIG");
+    return cfg ? cfg : "";
+}
+
 // The server half: echo and a 1 MiB exposed region; runs until remote shutdown.
 static void serve(const std::string& proto, const std::function<void(const std::string&)>& publish) {
     // KINAKO_BENCH_SERVER_CONFIG: the server's Margo JSON (e.g. {"rpc_thread_count": 1} puts
@@ -74,7 +80,7 @@ static void run(const std::string& proto, int iters) {
     ssize_t n = read(fds[0], buf, sizeof(buf) - 1);
     close(fds[0]);
     if (n <= 0) return;
-    Engine client(proto, Mode::Client);
+    Engine client(proto, Mode::Client, client_config());
     Address a = client.lookup(buf);
     double echo_us = echo_median(client, a, iters);
     auto handle = client.forward(a, "bulk", "");
@@ -117,7 +123,7 @@ int main(int argc, char** argv) {
             msg.clear();
             for (const char* h = argv[5]; h[0] && h[1]; h += 2) msg.push_back(static_cast<char>(std::stoi(std::string(h, 2), nullptr, 16)));
         }
-        Engine client(argv[2], Mode::Client);
+        Engine client(argv[2], Mode::Client, client_config());
         Address a = client.lookup(argv[3]);
         printf("engine protocol=%s op=echo_8B median_us=%.2f n=%d\n", argv[2], echo_median(client, a, iters, msg), iters);
         return 0;

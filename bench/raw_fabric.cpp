@@ -326,7 +326,11 @@ class Fabric {
 
     fi_cq_attr cq_attr{};
     cq_attr.format = FI_CQ_FORMAT_DATA;
-    cq_attr.wait_obj = FI_WAIT_NONE;  // busy polling: the raw best case
+    // Busy polling with no wait object: the raw best case. KINAKO_RAW_WAIT_FD=1 opens the CQ
+    // with a wait fd as the engine does (still busy polling), to measure what the provider's
+    // signalling of that fd costs.
+    const char* wait_fd = std::getenv("KINAKO_RAW_WAIT_FD");
+    cq_attr.wait_obj = wait_fd && std::strcmp(wait_fd, "1") == 0 ? FI_WAIT_FD : FI_WAIT_NONE;
     cq_attr.size = 256;
     check(fi_cq_open(domain_, &cq_attr, &cq_, nullptr), "fi_cq_open");
 

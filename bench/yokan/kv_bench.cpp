@@ -154,6 +154,10 @@ void run(const std::string& proto, const std::string& backend, int iters) {
 int main(int argc, char** argv) {
     setenv("FI_TCP_IFACE", "lo", 0);
     int iters = argc > 1 ? atoi(argv[1]) : 20000;
+    if (iters <= 0) {
+        fprintf(stderr, "usage: %s [ITERS > 0 (default 20000)] [BACKEND ...]  (default backends: map rocksdb)\n", argv[0]);
+        return 2;
+    }
     std::vector<std::string> backends;
     for (int i = 2; i < argc; ++i) backends.push_back(argv[i]);
     if (backends.empty()) {

@@ -302,13 +302,13 @@ void EngineImpl::wait_for_driver(Eventual& done, Clock::time_point until) {
     // The progress thread holds the lock for one poll (microseconds) and then steps aside for
     // us: try again soon. Sleeping until `done` instead left nobody polling (the progress
     // thread steps aside while a caller waits), so the call sat until `until`.
-    if (loop_polling_.load(std::memory_order_relaxed)) {
+    if (loop_polling_.load()) {
         std::this_thread::yield();
         return;
     }
     // The loop may have let go between our try and the check above (it does not take the lock
     // again while a caller waits): one more try before sleeping.
-    if (try_progress(0) || loop_polling_.load(std::memory_order_relaxed)) return;
+    if (try_progress(0) || loop_polling_.load()) return;
     done.wait_until(until);  // another caller thread polls; it sets `done` for us
 }
 
@@ -349,14 +349,19 @@ void EngineImpl::progress_loop() {
         napped_last = false;
         int n = 0;
         bool progressed = false;
+        // The flag covers the whole time we may hold the lock, from before we take it until
+        // after we let it go: a caller that finds the lock held and the flag down concludes
+        // that another caller thread drives progress and sleeps until its call completes.
+        // Set only while we held the lock, the gaps on either side (wide when this thread is
+        // preempted there) could send a caller to sleep while nobody else drove progress.
+        loop_polling_.store(true);
         if (progress_mutex_.try_lock()) {
-            loop_polling_.store(true, std::memory_order_relaxed);
             n = ep_->poll(64);
             ensure_posted();
-            loop_polling_.store(false, std::memory_order_relaxed);
             progress_mutex_.unlock();
             progressed = true;
         }
+        loop_polling_.store(false);
         auto now = Clock::now();
         if (n > 0) last_activity = now;
         if (now - last_expiry > std::chrono::seconds(1)) {
