@@ -10,10 +10,12 @@ pybedrock_server extension's build directory, then on PATH. Every process a test
 killed at the end of the test.
 """
 
+import contextlib
 import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -202,3 +204,24 @@ def server():
                                     "config": {"database": {"type": "map"}}}]})
     yield s
     s.finalize()
+
+
+@contextlib.contextmanager
+def running_bedrock(args, stdin_text=None, cwd=None):
+    """`bedrock tcp ARGS` until it prints its address (yielded); then Ctrl-C must stop it with 0."""
+    proc = subprocess.Popen([BEDROCK, TCP, *args], stdin=subprocess.PIPE if stdin_text is not None else None,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=subprocess_env(), text=True,
+                            cwd=cwd)
+    try:
+        if stdin_text is not None:
+            proc.stdin.write(stdin_text)
+            proc.stdin.close()
+        line = proc.stdout.readline()
+        assert "Bedrock daemon now running at" in line, line + proc.stdout.read()
+        yield line.rsplit(" ", 1)[1].strip()
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

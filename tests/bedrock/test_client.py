@@ -1,15 +1,12 @@
 """mochi.bedrock.client against an in-process Server and against the bedrock command."""
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 
 import pytest
 
 from bedrock_helpers import bedrock_process, engine, server  # noqa: F401 (fixtures)
-from bedrock_helpers import BEDROCK, BEDROCK_QUERY, BEDROCK_SHUTDOWN, SAMPLE_LIB, TCP, subprocess_env
+from bedrock_helpers import BEDROCK, BEDROCK_QUERY, BEDROCK_SHUTDOWN, SAMPLE_LIB, TCP, running_bedrock, subprocess_env
 
 import mochi.margo
 from mochi.bedrock.client import Client, ClientException, ServiceGroupHandle, ServiceHandle
@@ -113,26 +110,6 @@ def test_bedrock_command_single_process(bedrock_process, engine):
     assert out.returncode == 0, out.stderr
     assert p.wait(30) == 0
     assert "Bedrock daemon stopped" in p.output()
-
-
-@contextlib.contextmanager
-def running_bedrock(args, stdin_text=None):
-    """`bedrock tcp ARGS` until it prints its address (yielded); then Ctrl-C must stop it with 0."""
-    proc = subprocess.Popen([BEDROCK, TCP, *args], stdin=subprocess.PIPE if stdin_text is not None else None,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=subprocess_env(), text=True)
-    try:
-        if stdin_text is not None:
-            proc.stdin.write(stdin_text)
-            proc.stdin.close()
-        line = proc.stdout.readline()
-        assert "Bedrock daemon now running at" in line, line + proc.stdout.read()
-        yield line.rsplit(" ", 1)[1].strip()
-        os.kill(proc.pid, signal.SIGINT)
-        assert proc.wait(30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_bedrock_command_stdin_sigint_and_errors(tmp_path, bedrock_process):

@@ -1,16 +1,13 @@
 """Jx9 configs (`bedrock -j --jx9-context ...`) and Jx9 queries (`bedrock-query -j`), through
 the real commands."""
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 
 import pytest
 
 from bedrock_helpers import bedrock_process, engine  # noqa: F401 (fixtures)
-from bedrock_helpers import BEDROCK, BEDROCK_QUERY, MPIRUN, TCP, subprocess_env, wait_until
+from bedrock_helpers import BEDROCK, BEDROCK_QUERY, MPIRUN, TCP, running_bedrock, subprocess_env, wait_until
 
 from mochi.bedrock.client import Client
 
@@ -53,27 +50,6 @@ foreach ($__config__.providers as $i, $p) {
 }
 return { count: count($names), names: $names, pools: count($__config__.margo.argobots.pools) };
 '''
-
-
-@contextlib.contextmanager
-def running_bedrock(args, stdin_text=None, cwd=None):
-    """`bedrock tcp ARGS` until it prints its address (yielded); then Ctrl-C must stop it with 0."""
-    proc = subprocess.Popen([BEDROCK, TCP, *args], stdin=subprocess.PIPE if stdin_text is not None else None,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=subprocess_env(), text=True,
-                            cwd=cwd)
-    try:
-        if stdin_text is not None:
-            proc.stdin.write(stdin_text)
-            proc.stdin.close()
-        line = proc.stdout.readline()
-        assert "Bedrock daemon now running at" in line, line + proc.stdout.read()
-        yield line.rsplit(" ", 1)[1].strip()
-        os.kill(proc.pid, signal.SIGINT)
-        assert proc.wait(30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def run_bedrock(args, **kw):

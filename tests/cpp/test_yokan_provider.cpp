@@ -1,5 +1,7 @@
 // Yokan provider + client over a real engine (na+sm), one process: every operation family,
 // modes handled by the provider (WAIT/NOTIFY, list filters), and error codes on the wire.
+#include "common/yokan_status.hpp"
+
 #include <mochi/yokan/client.hpp>
 #include <mochi/yokan/provider.hpp>
 
@@ -40,14 +42,7 @@ class YokanTest : public ::testing::Test {
     Database db;
 };
 
-Status code_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Exception& e) {
-        return e.code();
-    }
-    return Status::Success;
-}
+using kinako::test::code_of;
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/temp_dir.hpp"
+#include "../common/yokan_status.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -24,17 +25,9 @@ using namespace mochi::yokan;
 
 namespace {
 
-const std::string kSampleLib = KINAKO_SAMPLE_FILTER_LIB;
+using kinako::test::code_of;
 
-Status code_of(const std::function<void()>& f, std::string* message = nullptr) {
-    try {
-        f();
-    } catch (const Exception& e) {
-        if (message) *message = e.what();
-        return e.code();
-    }
-    return Status::Success;
-}
+const std::string kSampleLib = KINAKO_SAMPLE_FILTER_LIB;
 
 bool has_backend(const std::string& type) {
     auto all = available_backends();

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "../common/temp_dir.hpp"
+#include "../common/yokan_status.hpp"
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -36,6 +37,8 @@ std::ostream& operator<<(std::ostream& os, Status s) {
 
 namespace {
 
+using kinako::test::code_of;
+
 // ---------------------------------------------------------------- helpers
 
 const std::vector<std::string> kKvTypes = {"map", "unordered_map", "set", "unordered_set", "rocksdb", "lmdb", "leveldb"};
@@ -61,16 +64,6 @@ std::string provider_config(const std::string& type, const fs::path& dir, const 
     else if (type == "lmdb") cfg = {{"path", path}, {"no_sync", true}};
     else if (is_persistent(type)) cfg = {{"path", path}};
     return json{{"database", {{"type", type}, {"config", cfg}}}}.dump();
-}
-
-Status code_of(const std::function<void()>& f, std::string* message = nullptr) {
-    try {
-        f();
-    } catch (const Exception& e) {
-        if (message) *message = e.what();
-        return e.code();
-    }
-    return Status::Success;
 }
 
 std::string pattern(size_t n, int seed) {
