@@ -200,10 +200,20 @@ Provider::Provider(const margo::Engine& engine, uint16_t provider_id, const std:
         // hold for it (a member declared dead that joins again).
         json push = view;
         if (join) push["joined"] = {{"address", addr}, {"provider_id", id}};
-        // Tell the other members (best effort: a dead member must not block the group).
+        // Tell the other members, all at once (best effort: a dead member costs one 2 s
+        // timeout in total, not one per member in turn).
+        static const uint64_t update_rpc = margo::rpc_id_of("flock_update_view");
+        const std::string body = push.dump();  // outlives the calls: waited for below
+        std::vector<margo::AsyncResponse> pushes;
         for (auto& m : others) {
             try {
-                call(s->engine, m.address, m.provider_id, "flock_update_view", push, 2000);
+                pushes.push_back(s->engine.iforward(s->engine.lookup(m.address), update_rpc, body, m.provider_id, 2000));
+            } catch (const std::exception&) {
+            }
+        }
+        for (auto& p : pushes) {
+            try {
+                p.wait();
             } catch (const std::exception&) {
             }
         }
