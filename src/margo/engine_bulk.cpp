@@ -22,6 +22,12 @@ constexpr uint32_t kBulkMagic = 0x424b4e4b;
 constexpr size_t kMaxChunk = size_t(1) << 30;
 }  // namespace
 
+Exception transfer_error(int fi_err) {
+    if (fi_err == FI_EHOSTUNREACH)
+        return Exception("margo_bulk_transfer", Status::HostUnreach, "the remote side of the transfer is gone");
+    return Exception("margo_bulk_transfer", Status::NaError, fi_strerror(fi_err));
+}
+
 Bulk EngineImpl::expose(void* data, size_t size, BulkAccess access) {
     if (!running()) throw Exception("margo_bulk_create", Status::Canceled, "engine is finalized");
     auto b = std::make_shared<BulkImpl>();
@@ -71,6 +77,7 @@ std::shared_ptr<AsyncTransfer::State> EngineImpl::start_transfer(BulkOp op, cons
                             std::to_string(local.size) + " bytes");
     auto st = std::make_shared<AsyncTransfer::State>();
     st->engine = weak_from_this();
+    st->peer_raw = origin.raw();
     if (size == 0) {
         st->done.set();
         return st;
@@ -87,6 +94,7 @@ std::shared_ptr<AsyncTransfer::State> EngineImpl::start_transfer(BulkOp op, cons
         return st;
     }
     fi_addr_t peer = resolve_peer(origin.raw(), "margo_bulk_transfer");
+    auto next_probe = Clock::now() + std::chrono::seconds(1);
     size_t chunks = (size + kMaxChunk - 1) / kMaxChunk;
     st->remaining = static_cast<int>(chunks);
     for (size_t off = 0; off < size; off += kMaxChunk) {
@@ -95,10 +103,19 @@ std::shared_ptr<AsyncTransfer::State> EngineImpl::start_transfer(BulkOp op, cons
         rop->state = st;
         uint64_t raddr = remote.remote_addr + roff + off;
         int ret;
-        while ((ret = op == BulkOp::Pull
-                          ? ep_->post_read(peer, lptr + off, n, local.mr.desc(), raddr, remote.key, rop)
-                          : ep_->post_write(peer, lptr + off, n, local.mr.desc(), raddr, remote.key, rop)) == -FI_EAGAIN)
-            progress_or_yield();
+        try {
+            while ((ret = op == BulkOp::Pull
+                              ? ep_->post_read(peer, lptr + off, n, local.mr.desc(), raddr, remote.key, rop)
+                              : ep_->post_write(peer, lptr + off, n, local.mr.desc(), raddr, remote.key, rop)) ==
+                   -FI_EAGAIN)
+                retry_post("margo_bulk_transfer", origin.raw(), Clock::time_point::max(), next_probe);
+        } catch (const Exception& e) {
+            if (off == 0) {  // nothing in flight yet: the caller gets the error right away
+                delete rop;
+                throw;
+            }
+            ret = -(e.status() == Status::HostUnreach ? FI_EHOSTUNREACH : FI_ECANCELED);
+        }
         if (ret) {
             delete rop;
             st->error.store(-ret);
@@ -144,7 +161,7 @@ void AsyncTransfer::wait() const {
         e->wait_transfer(*state_);
     else
         state_->done.wait();
-    if (int err = state_->error.load()) throw Exception("margo_bulk_transfer", Status::NaError, fi_strerror(err));
+    if (int err = state_->error.load()) throw detail::transfer_error(err);
 }
 
 bool AsyncTransfer::test() const { return !state_ || state_->done.ready(); }

@@ -191,7 +191,11 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     void wait_for_driver(Eventual& done, Clock::time_point until);
     void send_message(fi_addr_t dest, std::string msg, const std::shared_ptr<PendingCall>& call,
                       const std::string& peer_raw, Clock::time_point deadline);
-    void retry_send(const std::string& peer_raw, Clock::time_point deadline, Clock::time_point& next_probe);
+    // An operation could not be posted yet (-FI_EAGAIN): progress once more, or throw `what`
+    // with Timeout past the deadline, HostUnreach when the peer is found gone, Canceled when
+    // this engine is finalized.
+    void retry_post(const char* what, const std::string& peer_raw, Clock::time_point deadline,
+                    Clock::time_point& next_probe);
     void dispatch_request(const MsgHeader& h, RecvBuffer* buf, size_t len);
     void dispatch_response(const MsgHeader& h, RecvBuffer* buf, size_t len);
     void complete_call(const std::shared_ptr<PendingCall>& call, Status status);
@@ -202,7 +206,8 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     void finalize_now();
     void expire_large_responses();
     // Pulls `size` bytes from a peer's registered memory into local registered memory.
-    void rma(bool read, fi_addr_t peer, void* local, void* desc, size_t size, uint64_t raddr, uint64_t rkey);
+    void rma(bool read, fi_addr_t peer, const std::string& peer_raw, void* local, void* desc, size_t size,
+             uint64_t raddr, uint64_t rkey);
 
     Mode mode_;
     kinako::margo::Protocol proto_;
@@ -274,10 +279,14 @@ struct AsyncTransfer::State {
     std::atomic<int> error{0};
     std::weak_ptr<detail::EngineImpl> engine;
     std::atomic<bool> waited{false};
+    std::string peer_raw;  // the remote side, probed while waiting (a dead peer never completes)
 };
 }  // namespace mochi::margo
 
 namespace mochi::margo::detail {
+// The exception a failed transfer raises, from its FI_E* code (HostUnreach for a peer gone).
+Exception transfer_error(int fi_err);
+
 // An RMA operation (one chunk of a transfer); the last chunk to finish completes the state.
 struct RmaOp : kinako::na::Operation {
     std::shared_ptr<AsyncTransfer::State> state;

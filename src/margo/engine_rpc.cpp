@@ -126,17 +126,19 @@ void EngineImpl::disable_response(uint64_t rpc_id, uint16_t provider_id, bool di
 
 // ---------------------------------------------------------------- sending
 
-void EngineImpl::retry_send(const std::string& peer_raw, Clock::time_point deadline, Clock::time_point& next_probe) {
-    // The transport is busy (or still connecting): progress, but never past the deadline and
-    // never forever against a peer that is gone.
+void EngineImpl::retry_post(const char* what, const std::string& peer_raw, Clock::time_point deadline,
+                            Clock::time_point& next_probe) {
+    // The transport is busy (or still connecting, which over tcp is also what a peer that is
+    // gone looks like): progress, but never past the deadline and never forever against a
+    // peer that is gone.
     auto now = Clock::now();
-    if (now >= deadline) throw Exception("margo_forward", Status::Timeout, "could not send before the deadline");
+    if (now >= deadline) throw Exception(what, Status::Timeout, "could not post before the deadline");
     if (now >= next_probe) {
         next_probe = now + std::chrono::seconds(1);
         if (!kinako::margo::peer_alive(proto_.provider, peer_raw))
-            throw Exception("margo_forward", Status::HostUnreach, "peer " + address_string(peer_raw) + " is gone");
+            throw Exception(what, Status::HostUnreach, "peer " + address_string(peer_raw) + " is gone");
     }
-    if (!running()) throw Exception("margo_forward", Status::Canceled, "engine is finalized");
+    if (!running()) throw Exception(what, Status::Canceled, "engine is finalized");
     progress_or_yield();
 }
 
@@ -145,7 +147,7 @@ void EngineImpl::send_message(fi_addr_t dest, std::string msg, const std::shared
     auto next_probe = Clock::now() + std::chrono::seconds(1);
     if (msg.size() <= ep_->inject_size()) {
         int ret;
-        while ((ret = ep_->inject(dest, msg.data(), msg.size())) == -FI_EAGAIN) retry_send(peer_raw, deadline, next_probe);
+        while ((ret = ep_->inject(dest, msg.data(), msg.size())) == -FI_EAGAIN) retry_post("margo_forward", peer_raw, deadline, next_probe);
         if (ret) throw Exception("margo_forward", Status::NaError, fi_strerror(-ret));
         return;
     }
@@ -156,7 +158,7 @@ void EngineImpl::send_message(fi_addr_t dest, std::string msg, const std::shared
     int ret;
     try {
         while ((ret = ep_->post_send(dest, op->msg.data(), op->msg.size(), nullptr, op)) == -FI_EAGAIN)
-            retry_send(peer_raw, deadline, next_probe);
+            retry_post("margo_forward", peer_raw, deadline, next_probe);
     } catch (...) {
         delete op;
         throw;
@@ -332,7 +334,7 @@ void EngineImpl::finish_large_response(PendingCall& call) {
     try {
         char* data = call.owned.bytes.data();
         auto mr = ep_->register_memory(data, call.large_size, FI_READ);
-        rma(true, call.dest, data, mr.desc(), call.large_size, call.large_addr, call.large_key);
+        rma(true, call.dest, call.target_raw, data, mr.desc(), call.large_size, call.large_addr, call.large_key);
         call.output = call.owned.bytes;
     } catch (const Exception& e) {
         call.status = e.status();
@@ -347,36 +349,64 @@ void EngineImpl::finish_large_response(PendingCall& call) {
     }
 }
 
-void EngineImpl::rma(bool read, fi_addr_t peer, void* local, void* desc, size_t size, uint64_t raddr, uint64_t rkey) {
+void EngineImpl::rma(bool read, fi_addr_t peer, const std::string& peer_raw, void* local, void* desc, size_t size,
+                     uint64_t raddr, uint64_t rkey) {
     auto st = std::make_shared<AsyncTransfer::State>();
     st->remaining = 1;
+    st->peer_raw = peer_raw;
     auto* op = new RmaOp();
     op->state = st;
     int ret;
-    while ((ret = read ? ep_->post_read(peer, local, size, desc, raddr, rkey, op)
-                       : ep_->post_write(peer, local, size, desc, raddr, rkey, op)) == -FI_EAGAIN)
-        progress_or_yield();
+    auto next_probe = Clock::now() + std::chrono::seconds(1);
+    try {
+        while ((ret = read ? ep_->post_read(peer, local, size, desc, raddr, rkey, op)
+                           : ep_->post_write(peer, local, size, desc, raddr, rkey, op)) == -FI_EAGAIN)
+            retry_post("margo_bulk_transfer", peer_raw, Clock::time_point::max(), next_probe);
+    } catch (...) {
+        delete op;
+        throw;
+    }
     if (ret) {
         delete op;
         throw Exception("margo_bulk_transfer", Status::NaError, fi_strerror(-ret));
     }
     wait_transfer(*st);
-    if (st->error.load()) throw Exception("margo_bulk_transfer", Status::NaError, fi_strerror(st->error.load()));
+    if (int err = st->error.load()) throw transfer_error(err);
 }
 
 void EngineImpl::wait_transfer(AsyncTransfer::State& st) {
-    if (Xstream::current()) {
-        st.done.wait();
-        return;
-    }
-    external_waiters_++;
+    // A transfer has no deadline, but one whose peer died never completes (over shm the peer
+    // takes part in moving the bytes): after two seconds, probe the peer once a second.
+    bool in_fiber = Xstream::current() != nullptr;
+    auto next_liveness = Clock::now() + std::chrono::seconds(2);
+    if (!in_fiber) external_waiters_++;
     auto spin_until = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
     while (!st.done.ready()) {
-        int wait_ms = Clock::now() < spin_until ? 0 : 1;
-        if (!running()) st.done.wait_until(Clock::now() + std::chrono::milliseconds(1));
-        else if (!try_progress(wait_ms)) wait_for_driver(st.done, Clock::now() + std::chrono::milliseconds(1));
+        auto now = Clock::now();
+        if (in_fiber) {
+            st.done.wait_until(now + std::chrono::milliseconds(200));
+        } else {
+            int wait_ms = now < spin_until ? 0 : 1;
+            if (!running()) st.done.wait_until(now + std::chrono::milliseconds(1));
+            else if (!try_progress(wait_ms)) wait_for_driver(st.done, now + std::chrono::milliseconds(1));
+        }
+        if (!st.done.ready() && !st.peer_raw.empty() && Clock::now() >= next_liveness) {
+            next_liveness = Clock::now() + std::chrono::seconds(1);
+            bool dead = true;
+            for (int probe = 0; probe < 3 && dead && !st.done.ready(); probe++) {
+                if (probe) sleep_ms(100);
+                dead = !peer_alive_cached(st.peer_raw, probe > 0);
+            }
+            if (dead && !st.done.ready()) {
+                // The operations stay posted (their RmaOp keeps the state alive); a late
+                // completion finds `done` already set.
+                int expected = 0;
+                st.error.compare_exchange_strong(expected, FI_EHOSTUNREACH);
+                st.done.set();
+            }
+        }
     }
-    external_waiters_--;
+    if (!in_fiber) external_waiters_--;
 }
 
 // ---------------------------------------------------------------- receiving
@@ -480,7 +510,7 @@ void EngineImpl::fetch_large_input(IncomingRequest& req) {
     req.owned_input.fill(payload_buffers_, req.large_size);
     char* data = req.owned_input.bytes.data();
     auto mr = ep_->register_memory(data, req.large_size, FI_READ);
-    rma(true, req.src_fi, data, mr.desc(), req.large_size, req.large_addr, req.large_key);
+    rma(true, req.src_fi, req.source.raw(), data, mr.desc(), req.large_size, req.large_addr, req.large_key);
     req.input = req.owned_input.bytes;
 }
 

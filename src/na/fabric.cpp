@@ -49,7 +49,9 @@ namespace {
 // same process is reached through that peer's own memory: once it is closed, a send or RMA
 // to it through an address vector entry made earlier dereferences freed memory. Closing an
 // endpoint therefore drops its entry from every other endpoint's address vector, and
-// resolving a closed name fails instead of inserting it again.
+// resolving a closed shm name (it embeds our pid, so no other process can own it) fails
+// instead of inserting it again. A closed tcp ip:port is only forgotten: another server may
+// bind it later, and a call to nobody there fails on its own (the connect is refused).
 struct LocalEndpoints {
     std::mutex mutex;
     std::set<Endpoint*> open;
@@ -162,7 +164,7 @@ Endpoint::~Endpoint() {
     {
         auto& r = local_endpoints();
         std::lock_guard<std::mutex> lock(r.mutex);
-        if (r.open.erase(this)) r.closed.insert(name_);
+        if (r.open.erase(this) && provider_ == "shm") r.closed.insert(name_);
         others.assign(r.open.begin(), r.open.end());
         // Forget our name in the others while still holding the registry lock, so none of
         // them is destroyed meanwhile; forget() takes only that endpoint's av lock, and

@@ -233,6 +233,26 @@ TEST_P(EngineTest, CallsToAFinalizedEngineOfThisProcessFail) {
     client.finalize();
 }
 
+// Over tcp a finalized engine's ip:port may be taken by a later server: the client reaches the
+// new one (only shm names, which embed our pid, are refused once closed).
+TEST(EngineTcp, APortFreedByAFinalizedEngineServesItsNextOwner) {
+    Engine client("ofi+tcp://127.0.0.1", Mode::Client);
+    std::string address;
+    {
+        Engine first("ofi+tcp://127.0.0.1", Mode::Server);
+        first.define("who", [](const Request& r) { r.respond("first"); });
+        address = first.self().to_string();
+        EXPECT_EQ(client.forward(client.lookup(address), "who", "").output(), "first");
+        first.finalize();
+    }
+    Engine second(address, Mode::Server);
+    ASSERT_EQ(second.self().to_string(), address);
+    second.define("who", [](const Request& r) { r.respond("second"); });
+    EXPECT_EQ(client.forward(client.lookup(address), "who", "", 0, 10000).output(), "second");
+    second.finalize();
+    client.finalize();
+}
+
 TEST(EngineConfig, ShortcutsExpandLikeMargo) {
     Engine e("na+sm", Mode::Server, R"({"use_progress_thread": true, "rpc_thread_count": 2})");
     std::string c = e.config();

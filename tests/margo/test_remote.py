@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mochi.margo import Engine, client
-from mochi.margo.bulk import read_only, read_write
+from mochi.margo.bulk import pull, push, read_only, read_write
 from mochi.margo.core import MargoException
 
 from conftest import SM, TCP, wait_until
@@ -140,6 +140,32 @@ def test_killed_server_mid_request(make_server, client_engine):
     # and calls to the dead server fail rather than hang
     with pytest.raises((MargoException, TimeoutError)):
         connect(client_engine, server, "sum")(1, timeout=2000)
+
+
+@pytest.mark.parametrize("protocol", [TCP, SM])
+@pytest.mark.parametrize("op", [pull, push])
+def test_bulk_transfer_to_a_killed_server_fails(make_server, protocol, op):
+    """A transfer whose remote side was SIGKILLed raises, promptly, instead of hanging."""
+    c = Engine(protocol, client)
+    try:
+        server = make_server(protocol=protocol)
+        size = 4 << 20
+        remote = connect(c, server, "expose")(size, timeout=T)
+        local = bytearray(b"l" * size)
+        lb = c.create_bulk(local, read_write)
+        c.transfer(pull, c.lookup(server.address), remote, 0, lb, 0, size)
+        assert local == b"e" * size
+        server.kill()
+        assert wait_until(lambda: not server.alive(), timeout=10)
+        t0 = time.monotonic()
+        with pytest.raises(MargoException):
+            c.transfer(op, c.lookup(server.address), remote, 0, lb, 0, size)
+        assert time.monotonic() - t0 < 10
+        # The engine still serves other peers.
+        other = make_server(protocol=protocol)
+        assert connect(c, other, "sum")(3, 4, timeout=T) == 7
+    finally:
+        c.finalize()
 
 
 def test_garbage_bytes_to_listening_port(shared_server, client_engine):

@@ -90,6 +90,15 @@ def main():
         engine.transfer(push, handle.address, remote_bulk, offset, local_bulk, 0, len(local))
         handle.respond(len(local))
 
+    exposed = []  # kept alive so peers may keep using the handles
+
+    def expose(handle, size):
+        memory = bytearray(b"e" * size)
+        bulk = engine.create_bulk(memory, read_write)
+        exposed.append((memory, bulk))
+        handle.respond(bulk)
+
+    engine.register("expose", expose)
     engine.register("echo", echo)
     engine.register("sum", total)
     engine.register("whoami", lambda h: h.respond("one"), provider_id=1)
