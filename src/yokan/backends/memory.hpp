@@ -10,6 +10,7 @@
 #include "memory_entry.hpp"
 
 #include <map>
+#include <memory_resource>
 #include <shared_mutex>
 #include <string>
 #include <type_traits>
@@ -18,10 +19,11 @@
 namespace mochi::yokan::backends {
 
 // The containers: sorted (map, set) or hashed (unordered_map, unordered_set), from a key
-// view into its entry to the entry that owns both (see memory_entry.hpp).
+// view into its entry to the entry that owns both (see memory_entry.hpp). Their nodes come
+// from the backend's pools, like the entries.
 template <bool Sorted>
-using EntryIndex = std::conditional_t<Sorted, std::map<std::string_view, EntryPtr>,
-                                      std::unordered_map<std::string_view, EntryPtr>>;
+using EntryIndex = std::conditional_t<Sorted, std::pmr::map<std::string_view, EntryPtr>,
+                                      std::pmr::unordered_map<std::string_view, EntryPtr>>;
 
 // HasValues: map and unordered_map; set and unordered_set store keys only.
 template <bool Sorted, bool HasValues>
@@ -35,7 +37,7 @@ class MemoryBackend : public Backend {
 
   public:
     MemoryBackend(std::string type, nlohmann::json cfg, bool use_lock, size_t buckets = 0)
-    : type_(std::move(type)), cfg_(std::move(cfg)), use_lock_(use_lock) {
+    : type_(std::move(type)), cfg_(std::move(cfg)), use_lock_(use_lock), data_(memory_.resource()) {
         if constexpr (!Sorted) data_.reserve(buckets);
     }
 
@@ -192,7 +194,7 @@ class MemoryBackend : public Backend {
         }
     }
     Iterator insert(Iterator hint, std::string_view k, std::string_view v) {
-        EntryPtr e(Entry::create(k, v));
+        EntryPtr e(Entry::create(memory_, k, v), EntryFree{&memory_});
         std::string_view key = e->key();  // the index's key views the entry's own bytes
         if constexpr (K::sorted) return data_.emplace_hint(hint, key, std::move(e));
         else return data_.emplace(key, std::move(e)).first;
@@ -205,7 +207,7 @@ class MemoryBackend : public Backend {
         if (append ? old.append(v) : old.assign(v)) return it;
         std::string_view kept = append ? old.value() : std::string_view();
         size_t need = kept.size() + v.size();
-        EntryPtr e(Entry::create(old.key(), kept, append ? need + need / 2 : need));
+        EntryPtr e(Entry::create(memory_, old.key(), kept, append ? need + need / 2 : need), EntryFree{&memory_});
         e->append(v);
         auto node = data_.extract(it);
         node.key() = e->key();
@@ -233,6 +235,7 @@ class MemoryBackend : public Backend {
     nlohmann::json cfg_;
     bool use_lock_;
     std::shared_mutex mutex_;
+    EntryMemory memory_;  // before data_: destroyed after it
     Container data_;
 };
 

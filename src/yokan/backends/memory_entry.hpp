@@ -2,8 +2,11 @@
 // heap block. Keeping a pair in one block (instead of a std::string each for key and value)
 // means one malloc per new key instead of three and ~30% less memory per small pair, which
 // matters on this kind of VM: a fresh 4 KiB page costs 2-3 us to fault in, so a batch of new
-// keys pays for every page its pairs spread over.
+// keys pays for every page its pairs spread over. The blocks come from the backend's pools
+// (memory_chunks.hpp).
 #pragma once
+
+#include "memory_chunks.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -16,10 +19,9 @@ namespace mochi::yokan::backends {
 class Entry {
   public:
     // A new block holding k and v, with room for the value to grow to `capacity` bytes.
-    static Entry* create(std::string_view k, std::string_view v, size_t capacity = 0) {
+    static Entry* create(EntryMemory& memory, std::string_view k, std::string_view v, size_t capacity = 0) {
         if (capacity < v.size()) capacity = v.size();
-        void* mem = std::malloc(sizeof(Entry) + k.size() + capacity);
-        if (!mem) throw std::bad_alloc();
+        void* mem = memory.allocate(sizeof(Entry) + k.size() + capacity, alignof(Entry));
         auto* e = new (mem) Entry(k.size(), v.size(), capacity);
         if (!k.empty()) std::memcpy(e->data(), k.data(), k.size());
         if (!v.empty()) std::memcpy(e->data() + k.size(), v.data(), v.size());
@@ -27,6 +29,8 @@ class Entry {
     }
 
     std::string_view key() const { return {data(), klen_}; }
+    // What create() allocated, for giving it back.
+    size_t block_size() const { return sizeof(Entry) + klen_ + vcap_; }
     std::string_view value() const { return {data() + klen_, vlen_}; }
 
     // Replaces the value in place when it fits; false when the block is too small, or so
@@ -54,7 +58,8 @@ class Entry {
 };
 
 struct EntryFree {
-    void operator()(Entry* e) const { std::free(e); }
+    EntryMemory* memory = nullptr;
+    void operator()(Entry* e) const { memory->deallocate(e, e->block_size(), alignof(Entry)); }
 };
 using EntryPtr = std::unique_ptr<Entry, EntryFree>;
 

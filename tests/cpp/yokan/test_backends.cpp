@@ -718,6 +718,42 @@ TEST_P(BackendTest, ConcurrentAppendsAndStores) {
     }
 }
 
+// The in-memory backends draw their pairs from pools (src/yokan/backends/memory_chunks.hpp):
+// memory freed by erasing is used again by later puts instead of growing the process, and
+// the pairs stay intact across the pools' huge chunks.
+size_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    size_t pages = 0, resident = 0;
+    statm >> pages >> resident;
+    return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+TEST(MemoryBackends, ErasedPairsMemoryIsReused) {
+    for (const char* type : {"map", "unordered_map"}) {
+        SCOPED_TRACE(type);
+        auto db = create_backend(type, json::object());
+        const int n = 200000;
+        std::vector<std::string> keys(n);
+        for (int i = 0; i < n; ++i) keys[i] = "key-" + std::to_string(1000000000 + i);
+        std::vector<std::string_view> kv(keys.begin(), keys.end());
+        std::string value(64, 'v');
+        std::vector<std::string_view> vv(n, value);
+        size_t before = resident_bytes();
+        ASSERT_EQ(db->put(0, kv, vv), Status::Success);
+        size_t first = resident_bytes() - before;
+        EXPECT_GT(first, size_t(n) * 80);  // the pairs are really there
+        for (int round = 0; round < 3; ++round) {
+            ASSERT_EQ(db->erase(kv), Status::Success);
+            ASSERT_EQ(count(*db), 0u);
+            ASSERT_EQ(db->put(0, kv, vv), Status::Success);
+        }
+        size_t total = resident_bytes() - before;
+        EXPECT_LT(total, first + first / 4) << "first fill " << first << " bytes, after 3 refills " << total;
+        ASSERT_EQ(count(*db), uint64_t(n));
+        for (int i = 0; i < n; i += 997) ASSERT_EQ(get1(*db, keys[i]), value) << keys[i];
+    }
+}
+
 TEST(LmdbTest, MapGrowsWhenFull) {
     if (!has_backend("lmdb")) GTEST_SKIP();
     kinako::testing::TempDir dir{"kinako-yk"};
