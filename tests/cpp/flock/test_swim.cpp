@@ -220,7 +220,9 @@ TEST_P(SwimTest, FinalizedMemberIsRemovedAndTheNextFirstRewritesTheFile) {
 
 TEST_P(SwimTest, SlowButAliveMemberIsNotRemoved) {
     const double period = 100;
-    const int suspect = 6;
+    // Ten periods to refute a 3-period stall: on a loaded 2-core box (ctest -j2) a refutation
+    // can take several periods to get through, and 6 once declared the slow member dead.
+    const int suspect = 10;
     const size_t n = 4;
     Group g(n, swim_group(period, suspect), GetParam());
     // Block engine 3's handler xstream for three periods: it answers no ping meanwhile, so the
