@@ -55,7 +55,10 @@ void run(const std::string& proto, const std::string& backend, int iters) {
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        margo::Engine server(proto, margo::Mode::Server);
+        // KINAKO_BENCH_SERVER_CONFIG / KINAKO_BENCH_CLIENT_CONFIG: the engines' Margo JSON, as in
+        // the engine benchmark (e.g. {"mercury": {"eager_size": 8192}}).
+        const char* scfg = getenv("KINAKO_BENCH_SERVER_CONFIG");
+        margo::Engine server(proto, margo::Mode::Server, scfg ? scfg : "");
         server.define("echo", [](const margo::Request& r) { r.respond(r.input()); });
         server.enable_remote_shutdown();
         {
@@ -73,7 +76,8 @@ void run(const std::string& proto, const std::string& backend, int iters) {
     close(fds[0]);
     if (n <= 0) return;
     {
-        margo::Engine client(proto, margo::Mode::Client);
+        const char* ccfg = getenv("KINAKO_BENCH_CLIENT_CONFIG");
+        margo::Engine client(proto, margo::Mode::Client, ccfg ? ccfg : "");
         auto addr = client.lookup(buf);
         auto db = yokan::Client(client).make_database_handle(addr, 42);
         const std::string value(64, 'v');

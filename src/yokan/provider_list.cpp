@@ -44,8 +44,32 @@ struct Column {
     }
 };
 
-struct Item {
-    std::string key, value;
+// The pairs a listing collected, copied out while the backend held its lock: all bytes in
+// one buffer (one allocation per page, not two per item), items as offsets into it.
+class Items {
+  public:
+    void reserve(size_t n, size_t bytes) {
+        spans_.reserve(n);
+        bytes_.reserve(bytes);
+    }
+    void add(std::string_view k, std::string_view v) {
+        spans_.push_back({bytes_.size(), k.size(), v.size()});
+        bytes_.append(k);
+        bytes_.append(v);
+    }
+    size_t size() const { return spans_.size(); }
+    bool empty() const { return spans_.empty(); }
+    std::string_view key(size_t i) const { return {bytes_.data() + spans_[i].at, spans_[i].klen}; }
+    std::string_view value(size_t i) const {
+        return {bytes_.data() + spans_[i].at + spans_[i].klen, spans_[i].vlen};
+    }
+
+  private:
+    struct Span {
+        size_t at, klen, vlen;
+    };
+    std::vector<Span> spans_;
+    std::string bytes_;
 };
 
 // Appends what copy writes (at most size bytes) to out; returns the size written.
@@ -83,8 +107,8 @@ static Status list_impl(ProviderImpl& p, const wire::RequestHeader& h, wire::Rea
     const bool keep_last = (h.mode & YOKAN_MODE_KEEP_LAST) == YOKAN_MODE_KEEP_LAST;
     const bool ignore_keys = (h.mode & YOKAN_MODE_IGNORE_KEYS) && with_values;
     // Unlimited (iter) pages still need a bound: count == 0 would mean "everything".
-    std::vector<Item> items;
-    items.reserve(std::min<uint64_t>(count, 4096));
+    Items items;
+    items.reserve(std::min<uint64_t>(count, 4096), std::min<uint64_t>(count, 4096) * (with_values ? 96 : 32));
     // What a filter throws is kept and rethrown once the backend is done: a backend may hold
     // locks or open transactions while it visits.
     std::exception_ptr failure;
@@ -97,14 +121,14 @@ static Status list_impl(ProviderImpl& p, const wire::RequestHeader& h, wire::Rea
                               failure = std::current_exception();
                               return false;
                           }
-                          items.push_back(Item{std::string(k), with_values ? std::string(v) : std::string()});
+                          items.add(k, with_values ? v : std::string_view());
                           return items.size() < count;
                       });
     if (failure) std::rethrow_exception(failure);
     if (s != Status::Success) return s;
     if (h.mode & YOKAN_MODE_CONSUME) {
         std::vector<std::string_view> keys;
-        for (auto& it : items) keys.push_back(it.key);
+        for (size_t i = 0; i < items.size(); ++i) keys.push_back(items.key(i));
         Status es = b.erase(keys);
         if (es != Status::Success) return es;
     }
@@ -117,7 +141,7 @@ static Status list_impl(ProviderImpl& p, const wire::RequestHeader& h, wire::Rea
             if (with_values) w.set_u64(vs_at, i, YOKAN_NO_MORE_KEYS);
             continue;
         }
-        std::string_view key = items[i].key;
+        std::string_view key = items.key(i);
         bool send_key = !ignore_keys || (keep_last && i + 1 == items.size());
         size_t ksize = send_key ? filt->key_size_from(key) : 0;
         if (kcol.fits(i, ksize)) {
@@ -127,7 +151,7 @@ static Status list_impl(ProviderImpl& p, const wire::RequestHeader& h, wire::Rea
             w.set_u64(ks_at, i, YOKAN_SIZE_TOO_SMALL);
         }
         if (with_values) {
-            std::string_view v = items[i].value;
+            std::string_view v = items.value(i);
             size_t vsize = filt->value_size_from(v);
             if (vcol.fits(i, vsize)) {
                 if (vsize) vsize = append_copy(values, vsize, [&](char* d, size_t m) { return filt->value_copy(d, m, v); });
@@ -138,7 +162,7 @@ static Status list_impl(ProviderImpl& p, const wire::RequestHeader& h, wire::Rea
         }
     }
     w.raw(values);
-    if (space == wire::Space::Unlimited) w.bytes(items.empty() ? std::string_view() : std::string_view(items.back().key));
+    if (space == wire::Space::Unlimited) w.bytes(items.empty() ? std::string_view() : items.key(items.size() - 1));
     return Status::Success;
 }
 
