@@ -1,5 +1,7 @@
 #include "payload.hpp"
 
+#include "simple_pickle.hpp"
+
 namespace py = pybind11;
 
 namespace kinako::python {
@@ -52,6 +54,8 @@ py::object current_mid() {
 }
 
 py::bytes pickle_dumps(py::handle obj) {
+    if (PyObject* fast = simple_pickle::encode(obj.ptr())) return py::reinterpret_steal<py::bytes>(fast);
+    if (PyErr_Occurred()) throw py::error_already_set();
     const Pickle& p = pickle_functions();
     PyObject* out = PyObject_CallFunctionObjArgs(p.dumps, obj.ptr(), p.protocol, nullptr);
     if (!out) throw py::error_already_set();
@@ -59,6 +63,8 @@ py::bytes pickle_dumps(py::handle obj) {
 }
 
 py::object pickle_loads(std::string_view data) {
+    if (PyObject* fast = simple_pickle::decode(data)) return py::reinterpret_steal<py::object>(fast);
+    if (PyErr_Occurred()) throw py::error_already_set();
     const Pickle& p = pickle_functions();
     // A read-only view of the engine's buffer: pickle copies what it keeps.
     PyObject* view = PyMemoryView_FromMemory(const_cast<char*>(data.data()), static_cast<Py_ssize_t>(data.size()), PyBUF_READ);

@@ -34,7 +34,8 @@ class MidScope {
 pybind11::object current_mid();
 
 // pickle.dumps(obj, HIGHEST_PROTOCOL) / pickle.loads(data), with the current mid set by the
-// caller's MidScope. loads reads `data` in place (no copy into a bytes object first).
+// caller's MidScope. loads reads `data` in place (no copy into a bytes object first). Plain
+// values take simple_pickle's fast path; everything else goes through the pickle module.
 pybind11::bytes pickle_dumps(pybind11::handle obj);
 pybind11::object pickle_loads(std::string_view data);
 
