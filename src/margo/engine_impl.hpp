@@ -183,6 +183,11 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
   private:
     enum State { kRunning = 0, kFinalizing = 1, kFinalized = 2 };
     void progress_loop();
+    // Caller threads (not fibers) waiting in wait_call/wait_transfer drive progress themselves;
+    // the loop stays out of their way for caller_nap() (zero: the loop polls).
+    void caller_arrives();
+    void caller_leaves();
+    std::chrono::microseconds caller_nap() const;
     void ensure_posted();
     // Runs one progress step from any thread that needs progress; false if someone else holds it.
     bool try_progress(int wait_ms);
@@ -245,6 +250,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
 
     std::mutex progress_mutex_;  // whoever holds it polls the completion queue
     std::atomic<int> external_waiters_{0};
+    std::atomic<Clock::rep> last_waiter_left_{0};  // when a caller thread last left wait_call/wait_transfer
     std::atomic<bool> loop_polling_{false};      // the progress loop holds progress_mutex_ for a poll
     std::atomic<bool> external_polling_{false};  // a caller thread holds it (try_progress)
     std::atomic<uint64_t> external_polls_{0};    // polls by caller threads so far

@@ -254,7 +254,7 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
     const bool in_fiber = Xstream::current() != nullptr;
     // A peer that died never answers: check now and then that it still exists.
     auto next_liveness = Clock::now() + std::chrono::seconds(2);
-    if (!in_fiber) external_waiters_++;
+    if (!in_fiber) caller_arrives();
     auto spin_until = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
     while (!call->done.ready()) {
         auto now = Clock::now();
@@ -282,7 +282,7 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
             if (dead && !call->done.ready()) complete_call(call, Status::HostUnreach);
         }
     }
-    if (!in_fiber) external_waiters_--;
+    if (!in_fiber) caller_leaves();
     if (!call->done.ready()) {
         // Timed out: forget the call; a late response is dropped.
         bool removed;
@@ -379,7 +379,7 @@ void EngineImpl::wait_transfer(AsyncTransfer::State& st) {
     // takes part in moving the bytes): after two seconds, probe the peer once a second.
     bool in_fiber = Xstream::current() != nullptr;
     auto next_liveness = Clock::now() + std::chrono::seconds(2);
-    if (!in_fiber) external_waiters_++;
+    if (!in_fiber) caller_arrives();
     auto spin_until = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
     while (!st.done.ready()) {
         auto now = Clock::now();
@@ -406,7 +406,7 @@ void EngineImpl::wait_transfer(AsyncTransfer::State& st) {
             }
         }
     }
-    if (!in_fiber) external_waiters_--;
+    if (!in_fiber) caller_leaves();
 }
 
 // ---------------------------------------------------------------- receiving
