@@ -10,6 +10,11 @@ void Pool::push(Task task) {
     Xstream* wake = nullptr;
     {
         std::lock_guard<std::mutex> lock(mutex_);
+        // Pushed from the only xstream that runs this pool, with nothing queued before it: start
+        // the fiber here rather than queue it, signal our own scheduler and switch to it to pop
+        // the task (the progress loop handing a request to a handler on its own xstream).
+        Xstream* here = Xstream::current();
+        if (here && tasks_.empty() && xstreams_.size() == 1 && xstreams_[0] == here && here->start_fiber(task)) return;
         tasks_.push_back(std::move(task));
         if (!xstreams_.empty()) {
             wake = xstreams_[next_wake_++ % xstreams_.size()];
@@ -130,12 +135,26 @@ void Xstream::set_idle_waker(std::function<void()> w) {
     idle_waker_ = std::move(w);
 }
 
+bool Xstream::start_fiber(Task& task) {
+    if (!stacks_) return false;
+    running_fibers_++;
+    boost::fibers::fiber(std::allocator_arg, *stacks_, [this, t = std::move(task)]() mutable {
+        try {
+            t();
+        } catch (...) {
+            // A task must handle its own errors; never let one take the xstream down.
+        }
+        if (--running_fibers_ == 0) done_cv_.notify_all();
+    }).detach();
+    return true;
+}
+
 void Xstream::run() {
     t_current_xstream = this;
     algo_ = new XstreamAlgorithm(this);
     algo_ref_ = boost::fibers::algo::algorithm::ptr_t(algo_);
     boost::fibers::context::active()->get_scheduler()->set_algo(algo_ref_);
-    boost::fibers::pooled_fixedsize_stack stacks(stack_size_);
+    stacks_.emplace(stack_size_);
     std::unique_lock<boost::fibers::mutex> lock(mutex_);
     while (!stop_) {
         Task task;
@@ -149,16 +168,8 @@ void Xstream::run() {
             }
             if (!any) break;
             got = true;
-            running_fibers_++;
             lock.unlock();
-            boost::fibers::fiber(std::allocator_arg, stacks, [this, t = std::move(task)]() mutable {
-                try {
-                    t();
-                } catch (...) {
-                    // A task must handle its own errors; never let one take the xstream down.
-                }
-                if (--running_fibers_ == 0) done_cv_.notify_all();
-            }).detach();
+            start_fiber(task);
             lock.lock();
         }
         if (got) {

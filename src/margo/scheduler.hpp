@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,6 +88,10 @@ class Xstream {
     // The xstream the calling thread belongs to, or nullptr for a foreign thread.
     static Xstream* current();
 
+    // Runs `task` in a new fiber of this xstream; called on the xstream's own thread. False (and
+    // `task` untouched) before the scheduler is up.
+    bool start_fiber(Task& task);
+
   private:
     void run();
     std::string name_;
@@ -106,6 +111,7 @@ class Xstream {
     std::mutex waker_mutex_;
     std::function<void()> idle_waker_;
     std::atomic<int> running_fibers_{0};
+    std::optional<boost::fibers::pooled_fixedsize_stack> stacks_;  // set up by run(), used on its thread only
     boost::fibers::condition_variable done_cv_;
 };
 
