@@ -327,7 +327,7 @@ void EngineImpl::caller_leaves() {
     external_waiters_.fetch_sub(1);
 }
 
-std::chrono::microseconds EngineImpl::caller_nap() const {
+std::chrono::microseconds EngineImpl::caller_nap(Clock::time_point now) const {
     using std::chrono::microseconds;
     // One caller thread drives progress alone: nobody else needs the loop until it leaves.
     constexpr microseconds kOneCaller{1000};
@@ -342,7 +342,9 @@ std::chrono::microseconds EngineImpl::caller_nap() const {
     int waiters = external_waiters_.load(std::memory_order_relaxed);
     if (waiters > 1) return kManyCallers;
     if (waiters == 1) return kOneCaller;
-    auto since = Clock::now() - Clock::time_point(Clock::duration(last_waiter_left_.load(std::memory_order_relaxed)));
+    Clock::rep left = last_waiter_left_.load(std::memory_order_relaxed);
+    if (left == 0) return microseconds(0);  // no caller ever waited (a plain server)
+    auto since = now - Clock::time_point(Clock::duration(left));
     if (since >= kGrace) return microseconds(0);
     return std::chrono::duration_cast<microseconds>(kGrace - since) + microseconds(1);
 }
@@ -356,6 +358,9 @@ void EngineImpl::progress_loop() {
     auto last_expiry = Clock::now();
     bool napped_last = false;
     uint64_t polls_at_nap = 0;
+    // Read once per turn (a clock read is ~40 ns here, a turn of an idle poll not much more);
+    // after a blocking wait it is stale, which only makes caller_nap() err towards polling.
+    auto now = Clock::now();
     while (!stopping_.load(std::memory_order_acquire)) {
         uint64_t polls = external_polls_.load(std::memory_order_relaxed);
         // After a nap in which no caller polled (and none is blocked in a poll now), poll once
@@ -363,7 +368,7 @@ void EngineImpl::progress_loop() {
         // we only ever stepped aside nobody would poll (its call sat until a 20 ms backstop).
         bool caller_drives =
             !napped_last || polls != polls_at_nap || external_polling_.load(std::memory_order_relaxed);
-        auto nap = caller_nap();
+        auto nap = caller_nap(now);
         if (nap.count() > 0 && !xs->has_other_work() && caller_drives) {
             // A caller thread is waiting and drives progress itself (wait_call): spinning here
             // as well would put a third busy thread on the cores (caller, us, the peer) and
@@ -371,7 +376,7 @@ void EngineImpl::progress_loop() {
             polls_at_nap = polls;
             napped_last = true;
             boost::this_fiber::sleep_for(nap);
-            last_activity = Clock::now();
+            now = last_activity = Clock::now();
             continue;
         }
         napped_last = false;
@@ -390,7 +395,7 @@ void EngineImpl::progress_loop() {
             progressed = true;
         }
         loop_polling_.store(false);
-        auto now = Clock::now();
+        now = Clock::now();
         if (n > 0) last_activity = now;
         if (now - last_expiry > std::chrono::seconds(1)) {
             expire_large_responses();

@@ -187,7 +187,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     // the loop stays out of their way for caller_nap() (zero: the loop polls).
     void caller_arrives();
     void caller_leaves();
-    std::chrono::microseconds caller_nap() const;
+    std::chrono::microseconds caller_nap(Clock::time_point now) const;
     void ensure_posted();
     // Runs one progress step from any thread that needs progress; false if someone else holds it.
     bool try_progress(int wait_ms);

@@ -271,7 +271,7 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
             if (!running()) call->done.wait_until(std::min(slice_end, now + std::chrono::milliseconds(1)));
             else if (!try_progress(wait_ms)) wait_for_driver(call->done, std::min(slice_end, now + std::chrono::milliseconds(20)));
         }
-        if (!call->done.ready() && Clock::now() >= next_liveness) {
+        if (!call->done.ready() && now >= next_liveness) {  // `now` of this turn: one clock read per turn
             next_liveness = Clock::now() + std::chrono::seconds(1);
             // Declared dead only when several probes in a row say so (a busy peer may drop one).
             bool dead = true;
@@ -390,7 +390,7 @@ void EngineImpl::wait_transfer(AsyncTransfer::State& st) {
             if (!running()) st.done.wait_until(now + std::chrono::milliseconds(1));
             else if (!try_progress(wait_ms)) wait_for_driver(st.done, now + std::chrono::milliseconds(1));
         }
-        if (!st.done.ready() && !st.peer_raw.empty() && Clock::now() >= next_liveness) {
+        if (!st.done.ready() && !st.peer_raw.empty() && now >= next_liveness) {
             next_liveness = Clock::now() + std::chrono::seconds(1);
             bool dead = true;
             for (int probe = 0; probe < 3 && dead && !st.done.ready(); probe++) {
