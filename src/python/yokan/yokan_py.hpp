@@ -10,9 +10,8 @@
 #include <pybind11/pybind11.h>
 #include "../common/gil_release.hpp"
 
-#include <memory>
-
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -76,20 +75,47 @@ inline std::string type_name(py::handle obj) { return Py_TYPE(obj.ptr())->tp_nam
 
 // A read-only view of a str (its UTF-8 bytes, cached by the str object) or of a contiguous
 // buffer-protocol object. Holds the buffer export until destroyed (destroy it with the GIL).
+// A Py_buffer export, released with its owner. Kept out of line: a view of bytes or str needs
+// none, and an 80-byte Py_buffer inside every view made the per-pair vectors of a batch of 1,000
+// big enough that each call faulted in fresh heap pages (about 50 faults per put_multi).
+struct BufferRelease {
+    void operator()(Py_buffer* b) const {
+        PyBuffer_Release(b);
+        delete b;
+    }
+};
+using BufferExport = std::unique_ptr<Py_buffer, BufferRelease>;
+
+// PyBuffer_IsContiguous, answered inline for the usual one-dimensional case (a batch asks 1,000 times).
+inline bool contiguous(const Py_buffer& b) {
+    if (b.ndim <= 1 && (!b.strides || b.ndim == 0 || b.strides[0] == b.itemsize)) return true;
+    return PyBuffer_IsContiguous(&b, 'A') != 0;
+}
+
+// Exports `o`'s buffer (read-only or writable as `flags` ask); throws on failure.
+inline BufferExport export_buffer(PyObject* o, int flags) {
+    auto* b = new Py_buffer{};
+    if (PyObject_GetBuffer(o, b, flags) != 0) {
+        delete b;
+        throw py::error_already_set();
+    }
+    return BufferExport(b);
+}
+
 class InView {
   public:
     InView() = default;
     InView(py::handle obj, const char* what) { acquire(obj, what); }
     InView(const InView&) = delete;
     InView& operator=(const InView&) = delete;
-    InView(InView&& o) noexcept : buf_(o.buf_), held_(o.held_), data_(o.data_), size_(o.size_), is_str_(o.is_str_) {
-        o.held_ = false;
+    InView(InView&& o) noexcept
+    : buf_(std::move(o.buf_)), ref_(o.ref_), data_(o.data_), size_(o.size_), is_str_(o.is_str_) {
+        o.ref_ = nullptr;
     }
-    ~InView() {
-        if (held_) PyBuffer_Release(&buf_);
-    }
+    ~InView() { Py_XDECREF(ref_); }
 
     std::string_view view() const { return {data_, size_}; }
+    std::string_view get() const { return view(); }  // what a C++ call takes (see PairViews)
     bool is_str() const { return is_str_; }
 
   private:
@@ -102,20 +128,34 @@ class InView {
             data_ = d;
             size_ = static_cast<size_t>(n);
             is_str_ = true;
+            hold(o);
+            return;
+        }
+        if (PyBytes_CheckExact(o)) {
+            // Immutable: its bytes stay put while we hold a reference, no export needed.
+            data_ = PyBytes_AS_STRING(o);
+            size_ = static_cast<size_t>(PyBytes_GET_SIZE(o));
+            hold(o);
             return;
         }
         if (!PyObject_CheckBuffer(o))
             throw py::type_error(std::string(what) + " must be a str or a buffer-protocol object, not " + type_name(obj));
-        if (PyObject_GetBuffer(o, &buf_, PyBUF_RECORDS_RO) != 0) throw py::error_already_set();
-        held_ = true;
-        if (!PyBuffer_IsContiguous(&buf_, 'A'))
+        buf_ = export_buffer(o, PyBUF_RECORDS_RO);
+        if (!contiguous(*buf_))
             fail(yk::Status::NonContig, std::string("Non-contiguous buffer: ") + what + " must be contiguous");
-        data_ = static_cast<const char*>(buf_.buf);
-        size_ = static_cast<size_t>(buf_.len);
+        data_ = static_cast<const char*>(buf_->buf);
+        size_ = static_cast<size_t>(buf_->len);
     }
 
-    Py_buffer buf_{};
-    bool held_ = false;
+    // The GIL is released while the views are in use: the object must outlive them even if
+    // another thread drops the caller's last reference (a pair given as a mutable list).
+    void hold(PyObject* o) {
+        Py_INCREF(o);
+        ref_ = o;
+    }
+
+    BufferExport buf_;
+    PyObject* ref_ = nullptr;
     const char* data_ = "";
     size_t size_ = 0;
     bool is_str_ = false;
@@ -134,6 +174,7 @@ class OutView {
     }
 
     yk::Buffer buffer() const { return {static_cast<char*>(buf_.buf), static_cast<size_t>(buf_.len)}; }
+    yk::Buffer get() const { return buffer(); }  // what a C++ call takes (see PairViews)
     size_t size() const { return static_cast<size_t>(buf_.len); }
 
   private:
@@ -148,7 +189,7 @@ class OutView {
         if (buf_.readonly)
             fail(yk::Status::ReadOnly, std::string("Read-only buffer: ") + what + " (" + type_name(obj) +
                                            ") is not writable");
-        if (!PyBuffer_IsContiguous(&buf_, 'A'))
+        if (!contiguous(buf_))
             fail(yk::Status::NonContig, std::string("Non-contiguous buffer: ") + what + " must be contiguous");
     }
 
