@@ -361,6 +361,8 @@ void EngineImpl::progress_loop() {
     // Read once per turn (a clock read is ~40 ns here, a turn of an idle poll not much more);
     // after a blocking wait it is stale, which only makes caller_nap() err towards polling.
     auto now = Clock::now();
+    auto last_yield = now;
+    constexpr auto kSchedulerTurn = std::chrono::microseconds(100);
     while (!stopping_.load(std::memory_order_acquire)) {
         uint64_t polls = external_polls_.load(std::memory_order_relaxed);
         // After a nap in which no caller polled (and none is blocked in a poll now), poll once
@@ -403,7 +405,16 @@ void EngineImpl::progress_loop() {
         }
         if (xs->has_other_work()) {
             boost::this_fiber::yield();
+            last_yield = now;
             continue;
+        }
+        // Fibers sleeping or in a timed wait become ready only when the scheduler runs, and a
+        // loop that keeps polling never lets it: go through it now and then (a handler's
+        // engine.sleep(20) on this xstream never woke up before).
+        if (now - last_yield >= kSchedulerTurn) {
+            boost::this_fiber::yield();
+            last_yield = now;
+            if (xs->has_other_work()) continue;
         }
         if (n > 0 || now - last_activity < spindown) continue;
         if (!progressed) {
@@ -411,8 +422,15 @@ void EngineImpl::progress_loop() {
             boost::this_fiber::sleep_for(std::chrono::microseconds(200));
             continue;
         }
-        // Idle: block on the transport until a message, a wake-up, or the upper bound.
-        ep_->wait(block_ms);
+        // Idle: block on the transport until a message, a wake-up, or the upper bound. Other
+        // fibers of this xstream (besides this loop) may be sleeping with a deadline that only
+        // the scheduler notices: then block in short slices and let it run between them.
+        bool others = xs->task_fibers() > 1;
+        ep_->wait(others ? 1 : block_ms);
+        if (others) {
+            boost::this_fiber::yield();
+            now = last_yield = Clock::now();
+        }
     }
     xs->set_idle_waker(nullptr);
     progress_stopped_.set();

@@ -88,6 +88,8 @@ class Xstream {
     // The xstream the calling thread belongs to, or nullptr for a foreign thread.
     static Xstream* current();
 
+    // Fibers started from tasks that have not finished yet (running, ready, sleeping or waiting).
+    int task_fibers() const { return running_fibers_.load(std::memory_order_relaxed); }
     // Runs `task` in a new fiber of this xstream; called on the xstream's own thread. False (and
     // `task` untouched) before the scheduler is up.
     bool start_fiber(Task& task);

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -164,6 +165,79 @@ TEST_P(EngineTest, ManyConcurrentCallsFromThreads) {
         });
     for (auto& th : threads) th.join();
     EXPECT_EQ(ok.load(), 1000);
+}
+
+// A caller thread drives progress while it waits, and the progress loop stays aside for a
+// grace period after it leaves (it usually comes back). An engine that also serves must still
+// answer promptly once its caller thread stops calling: the loop takes over again.
+TEST_P(EngineTest, AnEngineWhoseThreadJustCalledStillServesPromptly) {
+    Engine a(proto(), Mode::Server);
+    Engine b(proto(), Mode::Server);
+    a.define("echo", [](const Request& r) { r.respond(r.input()); });
+    b.define("echo", [](const Request& r) { r.respond(r.input()); });
+    Address a_to_b = a.lookup(b.self().to_string());
+    std::atomic<bool> go{false}, done{false};
+    std::vector<double> waits;
+    // B calls A from its own thread, each call right after A's thread finished a call of its own.
+    std::thread other([&] {
+        Address b_to_a = b.lookup(a.self().to_string());
+        while (!done.load()) {
+            if (!go.exchange(false)) {
+                std::this_thread::yield();
+                continue;
+            }
+            auto t0 = std::chrono::steady_clock::now();
+            b.forward(b_to_a, "echo", "x", 0, 20000);
+            waits.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        }
+    });
+    for (int i = 0; i < 50; i++) {
+        a.forward(a_to_b, "echo", "y", 0, 20000);  // A's thread drives A's progress, then leaves
+        go.store(true);
+        while (go.load()) std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // A's thread is not calling now
+    }
+    done.store(true);
+    other.join();
+    ASSERT_EQ(waits.size(), 50u);
+    std::sort(waits.begin(), waits.end());
+    // Before the loop resumes polling it waits out at most the grace period (0.5 ms): well under
+    // the 20 ms backstop a call would sit for if nobody polled.
+    EXPECT_LT(waits[waits.size() / 2], 5.0) << "median ms";
+    EXPECT_LT(waits.back(), 200.0) << "worst ms";
+}
+
+// A handler pushed by the progress loop to a pool only its own xstream runs starts without a
+// detour through the scheduler's queue; such handlers still run in order of arrival, may block,
+// and finalize waits for them.
+TEST_P(EngineTest, HandlersStartedOnTheProgressXstreamMayBlockAndFinish) {
+    Engine client(proto(), Mode::Client);
+    std::vector<int> order;
+    std::atomic<int> finished{0};
+    {
+        Engine server(proto(), Mode::Server);
+        server.define("slow", [&](const Request& r) {
+            order.push_back(std::stoi(std::string(r.input())));
+            server.sleep(20);  // blocks this fiber, not the xstream
+            finished++;       // (the last one answers an engine that is finalizing: respond may throw)
+            r.respond(r.input());
+        });
+        Address s = client.lookup(server.self().to_string());
+        std::vector<AsyncResponse> calls;
+        for (int i = 0; i < 8; i++) calls.push_back(client.iforward(s, rpc_id_of("slow"), std::to_string(i), 0, 20000));
+        auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < 8; i++) EXPECT_EQ(std::string(calls[i].wait().output()), std::to_string(i));
+        // Eight 20 ms handlers overlap on one xstream: far less than 8 x 20 ms.
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        EXPECT_LT(ms, 140.0);
+        std::vector<int> expected{0, 1, 2, 3, 4, 5, 6, 7};
+        EXPECT_EQ(order, expected);
+        // One more that is still sleeping when the engine goes away: finalize lets it finish.
+        client.iforward(s, rpc_id_of("slow"), "8", 0, 20000);
+        while (order.size() < 9) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        server.finalize();
+    }
+    EXPECT_EQ(finished.load(), 9);
 }
 
 TEST_P(EngineTest, BulkPullAndPushWithOffsets) {
