@@ -154,6 +154,8 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
 
     void enable_remote_shutdown() { remote_shutdown_ = true; }
     // Whether the peer process still exists; probes at most once a second per peer unless fresh.
+    // Probes (three times, 100 ms apart) whether the peer `raw` is gone while `done` is not set.
+    bool peer_gone(const std::string& raw, const Eventual& done);
     bool peer_alive_cached(const std::string& raw, bool fresh);
     void add_pool(const std::string& pool_json);
     void remove_pool(const std::string& name);

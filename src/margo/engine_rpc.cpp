@@ -273,13 +273,7 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
         }
         if (!call->done.ready() && now >= next_liveness) {  // `now` of this turn: one clock read per turn
             next_liveness = Clock::now() + std::chrono::seconds(1);
-            // Declared dead only when several probes in a row say so (a busy peer may drop one).
-            bool dead = true;
-            for (int probe = 0; probe < 3 && dead && !call->done.ready(); probe++) {
-                if (probe) sleep_ms(100);
-                dead = !peer_alive_cached(call->target_raw, probe > 0);
-            }
-            if (dead && !call->done.ready()) complete_call(call, Status::HostUnreach);
+            if (peer_gone(call->target_raw, call->done)) complete_call(call, Status::HostUnreach);
         }
     }
     if (!in_fiber) caller_leaves();
@@ -300,6 +294,17 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
     if (call->status == Status::Success && call->large_response && !call->finished) finish_large_response(*call);
     call->finished = true;
     call->input_mr = kinako::na::MemoryRegion();
+}
+
+bool EngineImpl::peer_gone(const std::string& raw, const Eventual& done) {
+    // Declared dead only when several probes in a row say so (a busy peer may drop one), and
+    // only if what we wait for has not completed meanwhile.
+    bool dead = true;
+    for (int probe = 0; probe < 3 && dead && !done.ready(); probe++) {
+        if (probe) sleep_ms(100);
+        dead = !peer_alive_cached(raw, probe > 0);
+    }
+    return dead && !done.ready();
 }
 
 bool EngineImpl::peer_alive_cached(const std::string& raw, bool fresh) {
@@ -392,12 +397,7 @@ void EngineImpl::wait_transfer(AsyncTransfer::State& st) {
         }
         if (!st.done.ready() && !st.peer_raw.empty() && now >= next_liveness) {
             next_liveness = Clock::now() + std::chrono::seconds(1);
-            bool dead = true;
-            for (int probe = 0; probe < 3 && dead && !st.done.ready(); probe++) {
-                if (probe) sleep_ms(100);
-                dead = !peer_alive_cached(st.peer_raw, probe > 0);
-            }
-            if (dead && !st.done.ready()) {
+            if (peer_gone(st.peer_raw, st.done)) {
                 // The operations stay posted (their RmaOp keeps the state alive); a late
                 // completion finds `done` already set.
                 int expected = 0;
