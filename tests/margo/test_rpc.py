@@ -312,6 +312,34 @@ def test_forward_non_blocking(engine):
     assert r.wait() == 2
 
 
+@pytest.mark.parametrize("protocol", [TCP, "na+sm"])
+def test_handlers_that_sleep_on_the_progress_thread_wake_up_and_overlap(protocol):
+    """With the default config a server's handlers run on its progress thread. A handler that
+    sleeps (engine.sleep, which releases the GIL and parks only its fiber) must wake up, and
+    several such handlers sleep at the same time: before the progress loop gave the fiber
+    scheduler a turn while it polled, the first sleeper never woke and its caller timed out."""
+    import time
+
+    server = Engine(protocol, mochi.margo.server)
+    cl = Engine(protocol, client)
+    try:
+        def slow(handle, x):
+            server.sleep(50)
+            handle.respond(x + 1)
+
+        server.register("slow", slow)
+        f = cl.register("slow").on(cl.lookup(str(server.addr())))
+        assert f(0, timeout=T) == 1
+        t0 = time.monotonic()
+        reqs = [f(i, blocking=False, timeout=T) for i in range(6)]
+        assert [r.wait() for r in reqs] == [i + 1 for i in range(6)]
+        # Six 50 ms sleeps overlap on the one handler thread: well under 6 x 50 ms.
+        assert time.monotonic() - t0 < 0.25
+    finally:
+        cl.finalize()
+        server.finalize()
+
+
 def _wait_test(req, timeout=10.0):
     import time
 
