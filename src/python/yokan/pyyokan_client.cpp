@@ -56,13 +56,15 @@ struct PairViews {
         size_t n = items.size();
         first.reserve(n);
         second.reserve(n);
-        first_out.reserve(n);
-        second_out.reserve(n);
+        // Sized up front and filled by index: a push_back of the 16-byte view made gcc store
+        // its two halves and reload them as one, a store-forwarding stall on every pair.
+        first_out.resize(n);
+        second_out.resize(n);
         PyObject* list = items.ptr();
         for (size_t i = 0; i < n; i++) {
             auto [a, b] = unpack_pair(PyList_GET_ITEM(list, static_cast<Py_ssize_t>(i)), keep, what);
-            first_out.push_back(first.emplace_back(a, first_name).get());
-            second_out.push_back(second.emplace_back(b, second_name).get());
+            first_out[i] = first.emplace_back(a, first_name).get();
+            second_out[i] = second.emplace_back(b, second_name).get();
         }
     }
 };
