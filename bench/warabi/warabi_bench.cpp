@@ -33,8 +33,8 @@ double median(std::vector<double> v) {
     return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// Median GB/s of `iters` runs of op() moving `bytes` each (after `warm` warm-up runs).
-double bandwidth(size_t bytes, int iters, const std::function<void()>& op, int warm = 2) {
+// GB/s of each of `iters` runs of op() moving `bytes` each (after `warm` warm-up runs).
+std::vector<double> bandwidth_samples(size_t bytes, int iters, const std::function<void()>& op, int warm = 2) {
     for (int i = 0; i < warm; i++) op();
     std::vector<double> bw;
     for (int i = 0; i < iters; i++) {
@@ -42,7 +42,30 @@ double bandwidth(size_t bytes, int iters, const std::function<void()>& op, int w
         op();
         bw.push_back(bytes / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
     }
-    return median(bw);
+    return bw;
+}
+
+// Median GB/s of `iters` runs of op() moving `bytes` each (after `warm` warm-up runs).
+double bandwidth(size_t bytes, int iters, const std::function<void()>& op, int warm = 2) {
+    return median(bandwidth_samples(bytes, iters, op, warm));
+}
+
+// Median GB/s of several ops measured in alternating rounds, so that a change in the load on
+// the box (this 2-vCPU VM shares its host) hits each of them alike: a baseline measured
+// minutes before the thing it is compared with made the ratios swing from 63% to 119%.
+std::vector<double> interleaved(size_t bytes, int iters, const std::vector<std::function<void()>>& ops) {
+    const int rounds = std::min(iters, 5);
+    std::vector<std::vector<double>> all(ops.size());
+    for (int r = 0; r < rounds; r++) {
+        int n = iters / rounds + (r < iters % rounds ? 1 : 0);
+        for (size_t k = 0; k < ops.size(); k++) {
+            auto s = bandwidth_samples(bytes, n, ops[k], r == 0 ? 2 : 1);
+            all[k].insert(all[k].end(), s.begin(), s.end());
+        }
+    }
+    std::vector<double> out;
+    for (auto& v : all) out.push_back(median(v));
+    return out;
 }
 
 double latency_us(int iters, const std::function<void()>& op) {
@@ -119,7 +142,6 @@ void run(const std::string& proto, const std::string& label, const std::string& 
             rma[s] = bandwidth(s, iters_for(s, quick), [&] { engine.transfer(margo::BulkOp::Pull, server, remote, 0, local, 0, s); });
             printf("%s raw_rma_pull size=%s median_GBps=%.2f\n", label.c_str(), size_name(s), rma[s]);
         }
-        local = {};
         warabi::Client client(engine);
         const char* names[] = {"", "memory", "abtio", "pmdk"};
         for (int pid = 1; pid <= 3; pid++) {
@@ -129,17 +151,25 @@ void run(const std::string& proto, const std::string& label, const std::string& 
             for (size_t s : kSizes) {
                 auto region = target.create(s);
                 int n = iters_for(s, quick);
-                double w = bandwidth(s, n, [&] { target.write(region, 0, data.data(), s); });
-                double r = bandwidth(s, n, [&] { target.read(region, 0, out.data(), s); });
+                // Targets compared with RMA get their raw pull measured again, in the same
+                // rounds as their writes and reads.
+                std::vector<std::function<void()>> ops = {
+                    [&] { target.write(region, 0, data.data(), s); },
+                    [&] { target.read(region, 0, out.data(), s); }};
+                if (pid != 2) ops.push_back([&] { engine.transfer(margo::BulkOp::Pull, server, remote, 0, local, 0, s); });
+                auto bw = interleaved(s, n, ops);
+                double w = bw[0], r = bw[1];
+                target.read(region, 0, out.data(), s);
                 if (memcmp(out.data(), data.data(), s) != 0) printf("  DATA MISMATCH\n");
                 target.erase(region);
-                double wref = pid == 2 ? file_bw.at(s).first : rma[s];
-                double rref = pid == 2 ? file_bw.at(s).second : rma[s];
+                double wref = pid == 2 ? file_bw.at(s).first : bw[2];
+                double rref = pid == 2 ? file_bw.at(s).second : bw[2];
                 const char* ref = pid == 2 ? "local_file" : "raw_rma";
                 printf("%s target=%s size=%s write_GBps=%.2f read_GBps=%.2f write/%s=%.0f%% read/%s=%.0f%% "
                        "write/memcpy=%.0f%%",
                        label.c_str(), names[pid], size_name(s), w, r, ref, 100 * w / wref, ref, 100 * r / rref,
                        100 * w / memcpy_bw.at(s));
+                if (pid != 2) printf(" raw_rma_same_rounds_GBps=%.2f", bw[2]);
                 if (pid == 2) {
                     // A file target moves every byte twice, across the processes (RMA) and
                     // into the file, where the local baseline moves it once. Done one after

@@ -1,6 +1,8 @@
 // A one-shot completion flag that both fibers and plain threads can wait on.
 #pragma once
 
+#include "scheduler.hpp"
+
 #include <boost/fiber/condition_variable.hpp>
 #include <boost/fiber/mutex.hpp>
 
@@ -18,6 +20,7 @@ class Eventual {
             std::lock_guard<boost::fibers::mutex> lock(mutex_);
             ready_.store(true, std::memory_order_release);
         }
+        DeferredWakes wakes;  // a waiter's thread is woken once cv_'s spinlock is free again
         cv_.notify_all();
     }
     bool ready() const { return ready_.load(std::memory_order_acquire); }

@@ -4,6 +4,24 @@ namespace kinako::margo {
 
 namespace {
 thread_local Xstream* t_current_xstream = nullptr;
+thread_local DeferredWakes* t_deferred_wakes = nullptr;
+}  // namespace
+
+DeferredWakes::DeferredWakes() : outer_(t_deferred_wakes) { t_deferred_wakes = this; }
+
+DeferredWakes::~DeferredWakes() {
+    t_deferred_wakes = outer_;
+    for (int i = 0; i < count_; i++) pending_[i]->wake();
+}
+
+bool DeferredWakes::defer(XstreamAlgorithm* algo) {
+    DeferredWakes* d = t_deferred_wakes;
+    if (!d) return false;
+    for (int i = 0; i < d->count_; i++)
+        if (d->pending_[i] == algo) return true;
+    if (d->count_ == kMax) return false;  // full: wake this one now
+    d->pending_[d->count_++] = algo;
+    return true;
 }
 
 void Pool::push(Task task) {
@@ -78,6 +96,10 @@ void XstreamAlgorithm::notify() noexcept {
         std::lock_guard<std::mutex> lock(mutex_);
         flag_ = true;
     }
+    if (!DeferredWakes::defer(this)) wake();
+}
+
+void XstreamAlgorithm::wake() noexcept {
     cv_.notify_all();
     xstream_->remote_wakeup();
 }
@@ -116,6 +138,7 @@ void Xstream::signal() {
         std::lock_guard<boost::fibers::mutex> lock(mutex_);
         signaled_ = true;
     }
+    DeferredWakes wakes;  // our thread is woken once cv_'s spinlock is free again
     cv_.notify_one();
 }
 

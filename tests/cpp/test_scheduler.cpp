@@ -1,0 +1,78 @@
+// The xstream scheduler's cross-thread wake-ups (src/margo/scheduler.hpp): work handed to a
+// sleeping xstream from a foreign thread, and DeferredWakes, which holds the OS-level wake of
+// readied xstreams until Boost.Fiber has released its condition-variable spinlock.
+#include "../../src/margo/eventual.hpp"
+#include "../../src/margo/scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+using kinako::margo::DeferredWakes;
+using kinako::margo::Eventual;
+using kinako::margo::Pool;
+using kinako::margo::Xstream;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Stream {
+    std::shared_ptr<Pool> pool = std::make_shared<Pool>("p", "fifo_wait", "mpmc");
+    std::unique_ptr<Xstream> xs;
+    Stream() {
+        xs = std::make_unique<Xstream>("x", std::vector<std::shared_ptr<Pool>>{pool}, 64 * 1024);
+        xs->start();
+    }
+    ~Stream() { xs->stop(); }
+};
+
+bool eventually(const std::function<bool()>& cond, std::chrono::seconds limit = std::chrono::seconds(10)) {
+    auto end = Clock::now() + limit;
+    while (!cond()) {
+        if (Clock::now() > end) return false;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return true;
+}
+
+}  // namespace
+
+// A foreign thread hands one task at a time to an xstream that goes back to sleep in
+// between (the progress loop handing requests to a handler xstream): no wake-up is lost.
+TEST(Scheduler, HandOffsToASleepingXstreamAreNeverLost) {
+    Stream s;
+    for (int i = 0; i < 2000; i++) {
+        Eventual done;
+        s.pool->push([&] { done.set(); });
+        ASSERT_TRUE(done.wait_until(Clock::now() + std::chrono::seconds(10))) << "task " << i << " never ran";
+    }
+}
+
+// Fibers of more xstreams than a scope keeps track of, readied inside nested scopes, all run
+// once the scopes end.
+TEST(Scheduler, FibersReadiedInsideNestedDeferredWakesAllRunAfterwards) {
+    constexpr int kStreams = 6;  // more than DeferredWakes holds: the extra ones wake at once
+    std::vector<std::unique_ptr<Stream>> streams;
+    std::vector<Eventual> go(kStreams);
+    std::atomic<int> waiting{0}, finished{0};
+    for (int i = 0; i < kStreams; i++) {
+        streams.push_back(std::make_unique<Stream>());
+        streams.back()->pool->push([&, i] {
+            waiting++;
+            go[i].wait();
+            finished++;
+        });
+    }
+    ASSERT_TRUE(eventually([&] { return waiting.load() == kStreams; }));
+    {
+        DeferredWakes outer;
+        for (int i = 0; i < kStreams / 2; i++) go[i].set();
+        DeferredWakes inner;
+        for (int i = kStreams / 2; i < kStreams; i++) go[i].set();
+    }
+    EXPECT_TRUE(eventually([&] { return finished.load() == kStreams; })) << finished.load() << " of " << kStreams;
+}
