@@ -6,6 +6,7 @@
 
 #include "wire.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace mochi::yokan::detail {
@@ -42,8 +43,21 @@ inline void copy_out(char* dst, std::string_view src) {
 
 // Encodes the caller's output space: one capacity per buffer.
 inline void write_per_item(wire::Writer& w, const std::vector<Buffer>& bufs) {
+    // Buffers of one size (the usual batch) travel as that one size, not one per item.
+    bool same = std::all_of(bufs.begin(), bufs.end(), [&](const Buffer& b) { return b.size == bufs.front().size; });
+    if (same && !bufs.empty()) {
+        w.pod<uint8_t>(static_cast<uint8_t>(wire::Space::PerItemSame));
+        w.pod<uint64_t>(bufs.front().size);
+        return;
+    }
     w.pod<uint8_t>(static_cast<uint8_t>(wire::Space::PerItem));
-    for (auto& b : bufs) w.pod<uint64_t>(b.size);
+    auto& out = w.str();
+    size_t at = out.size();
+    out.resize(at + bufs.size() * sizeof(uint64_t));
+    for (size_t i = 0; i < bufs.size(); i++) {
+        uint64_t n = bufs[i].size;
+        std::memcpy(out.data() + at + i * sizeof(uint64_t), &n, sizeof(n));
+    }
 }
 
 }  // namespace mochi::yokan::detail

@@ -16,6 +16,7 @@ class ValueSink {
         space_ = static_cast<wire::Space>(in.pod<uint8_t>());
         switch (space_) {
             case wire::Space::PerItem: caps_ = in.u64s_n(n); break;
+            case wire::Space::PerItemSame: same_cap_ = in.pod<uint64_t>(); break;
             case wire::Space::Packed: remaining_ = in.pod<uint64_t>(); break;
             case wire::Space::Unlimited: break;
             default: throw Exception(Status::InvalidArgs, "malformed request: bad space kind");
@@ -30,6 +31,7 @@ class ValueSink {
         bool fits = false;
         switch (space_) {
             case wire::Space::PerItem: fits = v.size() <= caps_[i]; break;
+            case wire::Space::PerItemSame: fits = v.size() <= same_cap_; break;
             case wire::Space::Packed:
                 fits = !overflow_ && v.size() <= remaining_;
                 if (fits) remaining_ -= v.size();
@@ -61,6 +63,8 @@ class ValueSink {
         uint64_t room = 0;
         if (space_ == wire::Space::PerItem)
             for (uint64_t c : caps_) room = c > kMaxReserve - room ? kMaxReserve : room + c;
+        else if (space_ == wire::Space::PerItemSame)
+            room = same_cap_ != 0 && n > kMaxReserve / same_cap_ ? kMaxReserve : n * same_cap_;
         else if (space_ == wire::Space::Packed)
             room = std::min<uint64_t>(remaining_, kMaxReserve);
         auto& s = out_.str();
@@ -72,6 +76,7 @@ class ValueSink {
     wire::Space space_;
     std::vector<uint64_t> caps_;
     uint64_t remaining_ = 0;
+    uint64_t same_cap_ = 0;
     bool overflow_ = false;
     size_t overflow_at_ = 0;
     size_t sizes_at_ = 0;

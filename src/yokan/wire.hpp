@@ -27,6 +27,7 @@ enum class Space : uint8_t {
     PerItem = 0,    // one capacity per item
     Packed = 1,     // one total capacity, items back to back
     Unlimited = 2,  // fetch/iter: every item in full
+    PerItemSame = 3,  // one capacity that every item has (all the caller's buffers alike)
 };
 
 class Writer {

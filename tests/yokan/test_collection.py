@@ -66,6 +66,13 @@ def test_store_multi_packed(coll):
     bufs = [bytearray(64), bytearray(4), bytearray(64)]
     assert coll.load_multi(ids=[0, 1, 99], buffers=bufs) == [len(DOCS[0]), -1, None]
     assert bytes(bufs[0][:len(DOCS[0])]) == DOCS[0].encode()
+    # Buffers all of one size travel as one capacity; each document is still held to it.
+    cap = min(len(DOCS[0]), len(DOCS[1]))
+    same = [bytearray(cap) for _ in range(3)]
+    want = [len(d) if len(d) <= cap else -1 for d in DOCS[:2]] + [None]
+    assert coll.load_multi(ids=[0, 1, 99], buffers=same) == want
+    short = [bytearray(len(DOCS[0]) - 1) for _ in range(3)]
+    assert coll.load_multi(ids=[0, 1, 99], buffers=short) == [-1, -1, None]
 
 
 def test_update(coll):

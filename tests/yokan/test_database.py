@@ -72,6 +72,14 @@ def test_put_multi_get_multi(kv):
         assert bytes(bufs[i][:sizes[i]]) == kv.val(f"value{i}")
     if kv.backend not in ("set", "unordered_set"):
         assert kv.db.get_multi([(keys[0], bytearray(2)), (keys[1], bytearray(16))]) == [-1, 6]
+        # Buffers all of one size travel as that one capacity; each value is still held to it.
+        n = len(kv.val("value0"))
+        exact = [bytearray(n) for _ in range(3)]
+        assert kv.db.get_multi(list(zip(keys[:2] + ["nothere"], exact))) == [n, n, None]
+        assert bytes(exact[1]) == kv.val("value1")
+        short = [bytearray(n - 1) for _ in range(3)]
+        assert kv.db.get_multi(list(zip(keys[:2] + ["nothere"], short))) == [-1, -1, None]
+        assert short[0] == bytearray(n - 1)  # nothing written into a buffer that was too small
     assert kv.db.get_multi([]) == []
 
 
