@@ -220,14 +220,18 @@ TEST_P(SwimTest, FinalizedMemberIsRemovedAndTheNextFirstRewritesTheFile) {
 
 TEST_P(SwimTest, SlowButAliveMemberIsNotRemoved) {
     const double period = 100;
-    // Ten periods to refute a 3-period stall: on a loaded 2-core box (ctest -j2) a refutation
-    // can take several periods to get through, and 6 once declared the slow member dead.
-    const int suspect = 10;
     const size_t n = 4;
+    // Block engine 3's handler xstream: it answers no ping meanwhile, so the others suspect it;
+    // once it runs again it hears of the suspicion and refutes. Each member probes the others
+    // in a fresh shuffled order every round of n-1 periods, so two probes of the same target
+    // can lie 2(n-1)-1 periods apart: a stall of 2(n-1)+1 periods is probed by every member
+    // (a 3-period stall once went unprobed by all three).
+    const int stall_periods = 2 * static_cast<int>(n - 1) + 1;
+    // Eight periods after the stall to refute: on a loaded 2-core box (ctest -j2) a refutation
+    // can take several periods to get through (3 once let the slow member be declared dead).
+    const int suspect = stall_periods + 8;
     Group g(n, swim_group(period, suspect), GetParam());
-    // Block engine 3's handler xstream for three periods: it answers no ping meanwhile, so the
-    // others suspect it; once it runs again it hears of the suspicion and refutes.
-    const int stall_ms = static_cast<int>(3 * period);
+    const int stall_ms = static_cast<int>(stall_periods * period);
     g.engines[3].define("stall", [stall_ms](const margo::Request& r) {
         std::this_thread::sleep_for(std::chrono::milliseconds(stall_ms));
         r.respond("");
