@@ -41,7 +41,7 @@ inline void copy_out(char* dst, std::string_view src) {
     if (!src.empty()) std::memcpy(dst, src.data(), src.size());
 }
 
-// Encodes the caller's output space: one capacity per buffer.
+// Encodes the caller's output space: the capacity of each buffer.
 inline void write_per_item(wire::Writer& w, const std::vector<Buffer>& bufs) {
     // Buffers of one size (the usual batch) travel as that one size, not one per item.
     bool same = std::all_of(bufs.begin(), bufs.end(), [&](const Buffer& b) { return b.size == bufs.front().size; });
@@ -51,13 +51,8 @@ inline void write_per_item(wire::Writer& w, const std::vector<Buffer>& bufs) {
         return;
     }
     w.pod<uint8_t>(static_cast<uint8_t>(wire::Space::PerItem));
-    auto& out = w.str();
-    size_t at = out.size();
-    out.resize(at + bufs.size() * sizeof(uint64_t));
-    for (size_t i = 0; i < bufs.size(); i++) {
-        uint64_t n = bufs[i].size;
-        std::memcpy(out.data() + at + i * sizeof(uint64_t), &n, sizeof(n));
-    }
+    size_t at = w.reserve_u64s(bufs.size());
+    for (size_t i = 0; i < bufs.size(); i++) w.set_u64(at, i, bufs[i].size);
 }
 
 }  // namespace mochi::yokan::detail
