@@ -73,7 +73,7 @@ void EngineImpl::start() {
     for (auto& p : cfg_.pools) pools_.push_back(std::make_shared<Pool>(p.name, p.kind, p.access));
     progress_pool_ = pools_[cfg_.progress_pool];
     rpc_pool_ = pools_[cfg_.rpc_pool];
-    ensure_posted();
+    ensure_posted(true);
     for (auto& x : cfg_.xstreams) {
         std::vector<std::shared_ptr<Pool>> ps;
         for (size_t i : x.pools) ps.push_back(pools_[i]);
@@ -272,8 +272,12 @@ void EngineImpl::remove_xstream(const std::string& name) {
 
 // ---------------------------------------------------------------- progress
 
-void EngineImpl::ensure_posted() {
-    while (posted_.load() < static_cast<int>(cfg_.recv_buffers)) {
+void EngineImpl::ensure_posted(bool idle) {
+    // Reposting right after a receive put a fi_recv between a request and its handler (and a
+    // response and its caller): top up when a poll finds nothing, or when half are gone.
+    const int full = static_cast<int>(cfg_.recv_buffers);
+    if (!idle && posted_.load() > full / 2) return;
+    while (posted_.load() < full) {
         RecvBuffer* b = buffers_->take();
         int ret = ep_->post_recv(b->data.get(), b->capacity, nullptr, b);
         if (ret != 0) {
@@ -291,7 +295,7 @@ bool EngineImpl::try_progress(int wait_ms) {
     external_polls_.fetch_add(1, std::memory_order_relaxed);
     external_polling_.store(true, std::memory_order_relaxed);
     int n = ep_->poll(64);
-    ensure_posted();
+    ensure_posted(n == 0);
     if (n == 0 && wait_ms > 0) ep_->wait(wait_ms);
     external_polling_.store(false, std::memory_order_relaxed);
     progress_mutex_.unlock();
@@ -394,7 +398,7 @@ void EngineImpl::progress_loop() {
         loop_polling_.store(true);
         if (progress_mutex_.try_lock()) {
             n = ep_->poll(64);
-            ensure_posted();
+            ensure_posted(n == 0);
             progress_mutex_.unlock();
             progressed = true;
         }

@@ -190,7 +190,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     void caller_arrives();
     void caller_leaves();
     std::chrono::microseconds caller_nap(Clock::time_point now) const;
-    void ensure_posted();
+    void ensure_posted(bool idle);
     // Runs one progress step from any thread that needs progress; false if someone else holds it.
     bool try_progress(int wait_ms);
     void progress_or_yield();
