@@ -161,15 +161,35 @@ void Xstream::set_idle_waker(std::function<void()> w) {
 bool Xstream::start_fiber(Task& task) {
     if (!stacks_) return false;
     running_fibers_++;
+    if (!idle_workers_.empty()) {
+        Worker* w = idle_workers_.back();
+        idle_workers_.pop_back();
+        w->task = std::move(task);
+        boost::fibers::context::active()->schedule(w->ctx);
+        return true;
+    }
+    live_workers_++;
     boost::fibers::fiber(std::allocator_arg, *stacks_, [this, t = std::move(task)]() mutable {
+        worker_loop(std::move(t));
+    }).detach();
+    return true;
+}
+
+void Xstream::worker_loop(Task first) {
+    Worker self{boost::fibers::context::active(), std::move(first)};
+    while (self.task) {
         try {
-            t();
+            self.task();
         } catch (...) {
             // A task must handle its own errors; never let one take the xstream down.
         }
+        self.task = nullptr;  // drop what the task captured now, not when the next one comes
         if (--running_fibers_ == 0) done_cv_.notify_all();
-    }).detach();
-    return true;
+        if (quitting_ || idle_workers_.size() >= kMaxIdleWorkers) break;
+        idle_workers_.push_back(&self);
+        self.ctx->suspend();  // start_fiber() hands over the next task; run() wakes us empty to end
+    }
+    live_workers_--;
 }
 
 void Xstream::run() {
@@ -208,6 +228,12 @@ void Xstream::run() {
     // Let the fibers still running on this xstream finish.
     done_cv_.wait(lock, [&] { return running_fibers_.load() == 0; });
     lock.unlock();
+    // Parked workers must end before the thread does (Boost.Fiber's scheduler waits for every
+    // fiber it owns): wake each without a task.
+    quitting_ = true;
+    for (Worker* w : idle_workers_) boost::fibers::context::active()->schedule(w->ctx);
+    idle_workers_.clear();
+    while (live_workers_ > 0) boost::this_fiber::yield();
     // Threads that notified us may still be returning from Boost.Fiber's notify path.
     while (notifiers_.load() > 0) std::this_thread::yield();
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -76,3 +76,35 @@ TEST(Scheduler, FibersReadiedInsideNestedDeferredWakesAllRunAfterwards) {
     }
     EXPECT_TRUE(eventually([&] { return finished.load() == kStreams; })) << finished.load() << " of " << kStreams;
 }
+
+// Worker fibers park between tasks and are handed the next one: tasks that block (here on a
+// fiber-aware Eventual) still run concurrently, a spike of blocked tasks is served by extra
+// workers, what a finished task captured is released at once (not when its worker is reused),
+// and stop() ends parked workers instead of hanging the thread's exit.
+TEST(Scheduler, ParkedWorkersRunLaterTasksAndEndOnStop) {
+    Stream s;
+    constexpr int kBlocked = 40;  // more than the idle workers kept
+    for (int round = 0; round < 3; round++) {
+        Eventual release;
+        std::atomic<int> started{0}, finished{0};
+        for (int i = 0; i < kBlocked; i++)
+            s.pool->push([&] {
+                started++;
+                release.wait();
+                finished++;
+            });
+        ASSERT_TRUE(eventually([&] { return started.load() == kBlocked; })) << "round " << round;
+        EXPECT_EQ(s.xs->task_fibers(), kBlocked);
+        release.set();
+        ASSERT_TRUE(eventually([&] { return finished.load() == kBlocked; })) << "round " << round;
+        ASSERT_TRUE(eventually([&] { return s.xs->task_fibers() == 0; }));
+    }
+    auto held = std::make_shared<int>(7);
+    Eventual ran;
+    s.pool->push([held, &ran] { ran.set(); });
+    ASSERT_TRUE(ran.wait_until(Clock::now() + std::chrono::seconds(10)));
+    EXPECT_TRUE(eventually([&] { return held.use_count() == 1; })) << "a parked worker kept its task's captures";
+    auto t0 = Clock::now();
+    s.xs->stop();
+    EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5));
+}
