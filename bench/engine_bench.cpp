@@ -53,9 +53,16 @@ static void serve(const std::string& proto, const std::function<void(const std::
 
 static double echo_median(Engine& client, const Address& a, int iters, const std::string& msg = std::string(8, 'x')) {
     uint64_t echo = rpc_id_of("echo");
+    // KINAKO_BENCH_GAP_US: the caller computes this long between calls (as a Python caller
+    // does for a few microseconds), not counted in the round trip.
+    const char* gap_env = std::getenv("KINAKO_BENCH_GAP_US");
+    const auto gap = std::chrono::duration<double, std::micro>(gap_env ? atof(gap_env) : 0.0);
     for (int i = 0; i < 1000; i++) client.forward(a, echo, msg);
     std::vector<double> rtt;
     for (int i = 0; i < iters; i++) {
+        if (gap.count() > 0)
+            for (auto g0 = Clock::now(); Clock::now() - g0 < gap;) {
+            }
         auto t0 = Clock::now();
         client.forward(a, echo, msg);
         rtt.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
