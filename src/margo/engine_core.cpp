@@ -284,7 +284,7 @@ void EngineImpl::ensure_posted(bool idle) {
             buffers_->give_back(b);
             break;  // retried on the next progress step
         }
-        posted_set_.insert(b);
+        posted_list_.add(b);
         posted_++;
     }
 }
@@ -513,8 +513,7 @@ void EngineImpl::finalize_now() {
             registry_.clear();  // handlers may hold references back to their owners
         }
         ep_.reset();  // closes the endpoint; its posted receives will never complete
-        for (RecvBuffer* b : posted_set_) delete b;
-        posted_set_.clear();
+        posted_list_.delete_all();
     }
     {
         std::lock_guard<std::mutex> lock(state_mutex_);

@@ -18,7 +18,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 namespace mochi::margo::detail {
@@ -36,7 +35,39 @@ struct RecvBuffer : kinako::na::Operation {
     std::unique_ptr<char[]> data;
     size_t capacity = 0;
     EngineImpl* engine = nullptr;
+    // Links of the engine's list of posted receives (PostedList): kept in the buffer itself so
+    // posting and completing a receive allocate nothing.
+    RecvBuffer* posted_prev = nullptr;
+    RecvBuffer* posted_next = nullptr;
     void complete(int err, size_t len) override;
+};
+
+// The receives currently posted, so finalize can free them (they never complete once the
+// endpoint is closed). Intrusive and unguarded: used under the engine's progress_mutex_.
+class PostedList {
+  public:
+    void add(RecvBuffer* b) {
+        b->posted_prev = nullptr;
+        b->posted_next = head_;
+        if (head_) head_->posted_prev = b;
+        head_ = b;
+    }
+    void remove(RecvBuffer* b) {
+        if (b->posted_prev) b->posted_prev->posted_next = b->posted_next;
+        else if (head_ == b) head_ = b->posted_next;
+        else return;  // not in the list
+        if (b->posted_next) b->posted_next->posted_prev = b->posted_prev;
+        b->posted_prev = b->posted_next = nullptr;
+    }
+    void delete_all() {
+        while (RecvBuffer* b = head_) {
+            head_ = b->posted_next;
+            delete b;
+        }
+    }
+
+  private:
+    RecvBuffer* head_ = nullptr;
 };
 using RecvLease = std::shared_ptr<RecvBuffer>;  // deleter returns the buffer to its pool
 
@@ -248,7 +279,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     std::shared_ptr<RecvBufferPool> buffers_;
     BufferPoolPtr payload_buffers_ = std::make_shared<margo::BufferPool>();
     std::atomic<int> posted_{0};
-    std::unordered_set<RecvBuffer*> posted_set_;  // guarded by progress_mutex_
+    PostedList posted_list_;  // guarded by progress_mutex_
 
     std::mutex progress_mutex_;  // whoever holds it polls the completion queue
     std::atomic<int> external_waiters_{0};

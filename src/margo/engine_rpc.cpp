@@ -413,7 +413,7 @@ void EngineImpl::wait_transfer(AsyncTransfer::State& st) {
 
 void EngineImpl::on_receive(RecvBuffer* buf, int err, size_t len) {
     posted_--;
-    posted_set_.erase(buf);
+    posted_list_.remove(buf);
     if (err || len < sizeof(MsgHeader)) {
         buffers_->give_back(buf);  // canceled or garbage: ignore, the buffer goes back
         return;
