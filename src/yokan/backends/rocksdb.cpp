@@ -16,9 +16,9 @@
 #include <filesystem>
 #include <shared_mutex>
 #include <string>
+#include <algorithm>
 #include <unordered_map>
 #include <vector>
-#include <algorithm>
 
 namespace mochi::yokan::backends {
 
@@ -272,12 +272,13 @@ class RocksDBBackend : public Backend {
             if (st == Status::Success) fn(0, present, present ? view(value) : std::string_view());
             return st;
         }
-        constexpr size_t kChunk = 128;  // bounds the pinned values held at once
-        std::vector<rocksdb::Slice> ks(kChunk);
-        std::vector<rocksdb::PinnableSlice> values(kChunk);
-        std::vector<rocksdb::Status> statuses(kChunk);
-        for (size_t base = 0; base < keys.size(); base += kChunk) {
-            size_t n = std::min(kChunk, keys.size() - base);
+        // Bounds the pinned values held at once; a small batch allocates only what it needs.
+        const size_t chunk = std::min<size_t>(128, keys.size());
+        std::vector<rocksdb::Slice> ks(chunk);
+        std::vector<rocksdb::PinnableSlice> values(chunk);
+        std::vector<rocksdb::Status> statuses(chunk);
+        for (size_t base = 0; base < keys.size(); base += chunk) {
+            size_t n = std::min(chunk, keys.size() - base);
             for (size_t i = 0; i < n; i++) ks[i] = slice(keys[base + i]);
             db_->MultiGet(read_, db_->DefaultColumnFamily(), n, ks.data(), values.data(), statuses.data());
             for (size_t i = 0; i < n; i++) {
