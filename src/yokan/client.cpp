@@ -30,7 +30,7 @@ DatabaseImpl::Reply DatabaseImpl::call(const char* rpc, const std::string& reque
             default: throw Exception(Status::FromMercury, std::string("Mercury error: ") + e.what());
         }
     }
-    Reply reply{resp, wire::Reader(resp.output())};
+    Reply reply{std::move(resp), wire::Reader(std::string_view())};
     reply.reader = wire::Reader(reply.response.output());
     auto status = static_cast<Status>(reply.reader.pod<int32_t>());
     if (status != Status::Success) {

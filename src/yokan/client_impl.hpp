@@ -41,15 +41,19 @@ inline void copy_out(char* dst, std::string_view src) {
     if (!src.empty()) std::memcpy(dst, src.data(), src.size());
 }
 
+// Encodes the caller's output space when every item has a buffer of this capacity.
+inline void write_per_item(wire::Writer& w, const Buffer& each) {
+    char b[1 + sizeof(uint64_t)] = {static_cast<char>(wire::Space::PerItemSame)};
+    uint64_t size = each.size;
+    std::memcpy(b + 1, &size, sizeof(size));
+    w.raw({b, sizeof(b)});
+}
+
 // Encodes the caller's output space: the capacity of each buffer.
 inline void write_per_item(wire::Writer& w, const std::vector<Buffer>& bufs) {
     // Buffers of one size (the usual batch) travel as that one size, not one per item.
     bool same = std::all_of(bufs.begin(), bufs.end(), [&](const Buffer& b) { return b.size == bufs.front().size; });
-    if (same && !bufs.empty()) {
-        w.pod<uint8_t>(static_cast<uint8_t>(wire::Space::PerItemSame));
-        w.pod<uint64_t>(bufs.front().size);
-        return;
-    }
+    if (same && !bufs.empty()) return write_per_item(w, bufs.front());
     w.pod<uint8_t>(static_cast<uint8_t>(wire::Space::PerItem));
     size_t at = w.reserve_u64s(bufs.size());
     for (size_t i = 0; i < bufs.size(); i++) w.set_u64(at, i, bufs[i].size);

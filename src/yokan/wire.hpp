@@ -38,8 +38,10 @@ class Writer {
         out_.append(reinterpret_cast<const char*>(&v), sizeof(T));
     }
     void header(const RequestHeader& h) {
-        pod(h.mode);
-        pod(h.timeout_ms);
+        char b[sizeof(h.mode) + sizeof(h.timeout_ms)];
+        std::memcpy(b, &h.mode, sizeof(h.mode));
+        std::memcpy(b + sizeof(h.mode), &h.timeout_ms, sizeof(h.timeout_ms));
+        out_.append(b, sizeof(b));
     }
     void bytes(std::string_view s) {
         pod<uint64_t>(s.size());
@@ -49,10 +51,24 @@ class Writer {
     void list(const List& items) {  // any container of string_view-like items
         size_t bytes = sizeof(uint64_t) * (items.size() + 1);
         for (const auto& it : items) bytes += std::string_view(it).size();
-        out_.reserve(out_.size() + bytes);  // one allocation, not a doubling per power of two
-        pod<uint64_t>(items.size());
-        for (const auto& it : items) pod<uint64_t>(std::string_view(it).size());
-        for (const auto& it : items) out_.append(std::string_view(it).data(), std::string_view(it).size());
+        // One resize, then plain copies: an append per size and per item costs a library call
+        // each, which shows in single-key requests.
+        size_t at = out_.size();
+        out_.resize(at + bytes);
+        char* p = out_.data() + at;
+        uint64_t n = items.size();
+        std::memcpy(p, &n, sizeof(n));
+        p += sizeof(n);
+        for (const auto& it : items) {
+            uint64_t size = std::string_view(it).size();
+            std::memcpy(p, &size, sizeof(size));
+            p += sizeof(size);
+        }
+        for (const auto& it : items) {
+            std::string_view v(it);
+            if (!v.empty()) std::memcpy(p, v.data(), v.size());
+            p += v.size();
+        }
     }
     void u64s(const std::vector<uint64_t>& v) {
         pod<uint64_t>(v.size());
@@ -106,15 +122,16 @@ class Reader {
     }
     std::vector<std::string_view> list() {
         uint64_t n = count(sizeof(uint64_t));
-        std::vector<uint64_t> sizes(n);
         need(n * sizeof(uint64_t));
-        std::memcpy(sizes.data(), in_.data() + pos_, n * sizeof(uint64_t));
+        const char* sizes = in_.data() + pos_;  // read in place: no copy of the size table
         pos_ += n * sizeof(uint64_t);
         std::vector<std::string_view> items(n);
         for (size_t i = 0; i < n; ++i) {
-            need(sizes[i]);
-            items[i] = in_.substr(pos_, sizes[i]);
-            pos_ += sizes[i];
+            uint64_t size;
+            std::memcpy(&size, sizes + i * sizeof(uint64_t), sizeof(size));
+            need(size);
+            items[i] = in_.substr(pos_, size);
+            pos_ += size;
         }
         return items;
     }
