@@ -3,6 +3,8 @@
 // Baselines measured in the same run: the engine's own bulk pull of the same sizes between
 // the same two processes (raw RMA), memcpy, and pwrite/pread on a file in the same directory.
 // Prints medians and the ratios the goals are stated in (memory vs RMA, abtio vs file).
+// abtio runs twice: buffered (the default config, against the page cache) and with
+// "directio" (against a local process's own O_DIRECT pwrite/pread, in the same rounds).
 //
 // Usage: kinako-bench-warabi [dir for files, default /tmp] [quick]
 #include <mochi/margo/engine.hpp>
@@ -103,6 +105,10 @@ const char* size_name(size_t s) { return s == 4096 ? "4KiB" : s == (1u << 20) ? 
                                           R"(.abtio","create_if_missing":true,"override_if_exists":true}}})");
     warabi::Provider pmdk(engine, 3, R"({"target":{"type":"pmdk","config":{"path":")" + dir + "/bench-" + pid +
                                          R"(.pmem","create_if_missing_with_size":536870912,"override_if_exists":true}}})");
+    // Region data on 4 KiB boundaries, so whole transfers go through the O_DIRECT descriptor.
+    warabi::Provider abtio_direct(engine, 4, R"({"target":{"type":"abtio","config":{"path":")" + dir + "/bench-" +
+                                                 pid + R"(.abtio-direct","create_if_missing":true,"override_if_exists":true,)"
+                                                 R"("directio":true,"alignment":4096}}})");
     engine.enable_remote_shutdown();
     std::string addr = engine.self().to_string();
     if (write(fd, addr.c_str(), addr.size() + 1) < 0) _exit(1);
@@ -110,6 +116,7 @@ const char* size_name(size_t s) { return s == 4096 ? "4KiB" : s == (1u << 20) ? 
     engine.wait_for_finalize();
     unlink((dir + "/bench-" + pid + ".abtio").c_str());
     unlink((dir + "/bench-" + pid + ".pmem").c_str());
+    unlink((dir + "/bench-" + pid + ".abtio-direct").c_str());
     _exit(0);
 }
 
@@ -142,9 +149,23 @@ void run(const std::string& proto, const std::string& label, const std::string& 
             rma[s] = bandwidth(s, iters_for(s, quick), [&] { engine.transfer(margo::BulkOp::Pull, server, remote, 0, local, 0, s); });
             printf("%s raw_rma_pull size=%s median_GBps=%.2f\n", label.c_str(), size_name(s), rma[s]);
         }
+        // The local O_DIRECT baseline for abtio_direct: this process's own pwrite/pread of the
+        // same sizes on a file in the same directory, from a 4 KiB-aligned buffer.
+        std::string direct_path = dir + "/warabi-bench-direct-" + std::to_string(getpid());
+        int dfd = open(direct_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+        char* aligned = static_cast<char*>(aligned_alloc(4096, size_t(64) << 20));
+        memcpy(aligned, data.data(), size_t(64) << 20);
+        auto direct_io = [&](bool write_it, size_t s) {
+            ssize_t n = write_it ? pwrite(dfd, aligned, s, 0) : pread(dfd, aligned, s, 0);
+            if (n != ssize_t(s)) {
+                perror("O_DIRECT baseline");
+                abort();
+            }
+        };
         warabi::Client client(engine);
-        const char* names[] = {"", "memory", "abtio", "pmdk"};
-        for (int pid = 1; pid <= 3; pid++) {
+        const char* names[] = {"", "memory", "abtio", "pmdk", "abtio_direct"};
+        for (int pid = 1; pid <= 4; pid++) {
+            bool file_target = pid == 2 || pid == 4;
             auto target = client.make_target_handle(server, pid);
             printf("%s target=%s create_16B median_us=%.1f\n", label.c_str(), names[pid],
                    latency_us(quick ? 200 : 2000, [&] { target.erase(target.create(16)); }));
@@ -156,21 +177,30 @@ void run(const std::string& proto, const std::string& label, const std::string& 
                 std::vector<std::function<void()>> ops = {
                     [&] { target.write(region, 0, data.data(), s); },
                     [&] { target.read(region, 0, out.data(), s); }};
-                if (pid != 2) ops.push_back([&] { engine.transfer(margo::BulkOp::Pull, server, remote, 0, local, 0, s); });
+                if (!file_target) ops.push_back([&] { engine.transfer(margo::BulkOp::Pull, server, remote, 0, local, 0, s); });
+                if (pid == 4) {
+                    if (dfd < 0) {
+                        printf("%s target=abtio_direct: O_DIRECT is not supported in %s\n", label.c_str(), dir.c_str());
+                        break;
+                    }
+                    ops.push_back([&] { direct_io(true, s); });
+                    ops.push_back([&] { direct_io(false, s); });
+                }
                 auto bw = interleaved(s, n, ops);
                 double w = bw[0], r = bw[1];
                 target.read(region, 0, out.data(), s);
                 if (memcmp(out.data(), data.data(), s) != 0) printf("  DATA MISMATCH\n");
                 target.erase(region);
                 double wref = pid == 2 ? file_bw.at(s).first : bw[2];
-                double rref = pid == 2 ? file_bw.at(s).second : bw[2];
-                const char* ref = pid == 2 ? "local_file" : "raw_rma";
+                double rref = pid == 2 ? file_bw.at(s).second : pid == 4 ? bw[3] : bw[2];
+                const char* ref = pid == 2 ? "local_file" : pid == 4 ? "local_odirect" : "raw_rma";
                 printf("%s target=%s size=%s write_GBps=%.2f read_GBps=%.2f write/%s=%.0f%% read/%s=%.0f%% "
                        "write/memcpy=%.0f%%",
                        label.c_str(), names[pid], size_name(s), w, r, ref, 100 * w / wref, ref, 100 * r / rref,
                        100 * w / memcpy_bw.at(s));
-                if (pid != 2) printf(" raw_rma_same_rounds_GBps=%.2f", bw[2]);
-                if (pid == 2) {
+                if (pid == 1 || pid == 3) printf(" raw_rma_same_rounds_GBps=%.2f", bw[2]);
+                if (pid == 4) printf(" local_odirect_same_rounds_write_GBps=%.2f read_GBps=%.2f", bw[2], bw[3]);
+                if (file_target) {
                     // A file target moves every byte twice, across the processes (RMA) and
                     // into the file, where the local baseline moves it once. Done one after
                     // the other the two take 1/(1/rma + 1/file): how close we are to that
@@ -183,6 +213,9 @@ void run(const std::string& proto, const std::string& label, const std::string& 
                 fflush(stdout);
             }
         }
+        if (dfd >= 0) close(dfd);
+        unlink(direct_path.c_str());
+        free(aligned);
         server.shutdown();
     }
     int st;
