@@ -130,7 +130,7 @@ Status Backend::coll_size(std::string_view name, uint64_t& size) {
     return Status::Success;
 }
 
-Status Backend::doc_store(int32_t mode, std::string_view coll, const KeyList& docs, IdList& ids) {
+Status Backend::doc_store(int32_t mode, std::string_view coll, KeySpan docs, IdList& ids) {
     std::lock_guard<std::mutex> lock(doc_mutex_);
     Meta m;
     YK_TRY(read_meta(*this, coll, m));
@@ -148,7 +148,7 @@ Status Backend::doc_store(int32_t mode, std::string_view coll, const KeyList& do
     return write_meta(*this, coll, m);
 }
 
-Status Backend::doc_update(int32_t mode, std::string_view coll, const IdList& ids, const KeyList& docs) {
+Status Backend::doc_update(int32_t mode, std::string_view coll, const IdList& ids, KeySpan docs) {
     std::lock_guard<std::mutex> lock(doc_mutex_);
     Meta m;
     YK_TRY(read_meta(*this, coll, m));

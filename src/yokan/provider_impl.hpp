@@ -112,7 +112,7 @@ class ProviderImpl {
 };
 
 // Rejects keys the backends cannot store.
-inline void check_keys(const KeyList& keys) {
+inline void check_keys(KeySpan keys) {
     for (size_t i = 0; i < keys.size(); ++i)
         if (keys[i].empty())
             throw Exception(Status::InvalidArgs, "Invalid argument: key " + std::to_string(i) + " is empty");

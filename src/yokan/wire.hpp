@@ -9,6 +9,8 @@
 
 #include <mochi/yokan/common.hpp>
 
+#include <boost/container/small_vector.hpp>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -16,6 +18,10 @@
 #include <vector>
 
 namespace mochi::yokan::detail::wire {
+
+// Decoded lists are views into the message; a list of one or two (a single put's key and
+// value) lives inline, so decoding a single-key request allocates nothing.
+using ViewList = boost::container::small_vector<std::string_view, 2>;
 
 struct RequestHeader {
     int32_t mode = 0;
@@ -117,12 +123,12 @@ class Reader {
         pos_ += n;
         return s;
     }
-    std::vector<std::string_view> list() {
+    ViewList list() {
         uint64_t n = count(sizeof(uint64_t));
         need(n * sizeof(uint64_t));
         const char* sizes = in_.data() + pos_;  // read in place: no copy of the size table
         pos_ += n * sizeof(uint64_t);
-        std::vector<std::string_view> items(n);
+        ViewList items(n);
         for (size_t i = 0; i < n; ++i) {
             uint64_t size;
             std::memcpy(&size, sizes + i * sizeof(uint64_t), sizeof(size));

@@ -16,16 +16,55 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace mochi::yokan {
 
 using KeyList = std::vector<std::string_view>;
 using IdList = std::vector<uint64_t>;
+
+// The keys, values or documents of one backend call: a read-only view of byte strings held
+// by the caller. The provider passes what it decoded from a request (a single key lives on
+// its stack, so a single put allocates no list); a std::vector, a std::array or one
+// std::string_view convert to it. Like the bytes themselves, it is valid only during the call.
+class KeySpan {
+  public:
+    KeySpan() = default;
+    KeySpan(const std::string_view* data, size_t size) : data_(data), size_(size) {}
+    KeySpan(const std::string_view& one) : data_(&one), size_(1) {}
+    // For call arguments only (`b.erase({"a", "b"})`): the list's array lives until the end
+    // of the full expression, so a KeySpan variable initialized this way would dangle.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winit-list-lifetime"  // the caveat above, on purpose
+#endif
+    KeySpan(std::initializer_list<std::string_view> items) : data_(items.begin()), size_(items.size()) {}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+    // Any contiguous container of std::string_view (vector, array, small_vector, ...).
+    template <typename C, typename = std::enable_if_t<std::is_convertible_v<
+                              decltype(std::declval<const C&>().data()), const std::string_view*>>>
+    KeySpan(const C& c) : data_(c.data()), size_(c.size()) {}
+
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    const std::string_view& operator[](size_t i) const { return data_[i]; }
+    const std::string_view* data() const { return data_; }
+    const std::string_view* begin() const { return data_; }
+    const std::string_view* end() const { return data_ + size_; }
+
+  private:
+    const std::string_view* data_ = nullptr;
+    size_t size_ = 0;
+};
 
 // visit(i, value): key or document i was found; value is valid only during the call.
 using GetVisitor = std::function<void(size_t index, std::string_view value)>;
@@ -55,17 +94,17 @@ class Backend {
     // ---- key/value
     virtual Status count(uint64_t& n) = 0;
     // found[i] = 1 when keys[i] is present (found has keys.size() entries on entry).
-    virtual Status exists(const KeyList& keys, std::vector<uint8_t>& found) = 0;
+    virtual Status exists(KeySpan keys, std::vector<uint8_t>& found) = 0;
     // sizes[i] = value size, or YOKAN_KEY_NOT_FOUND (sizes has keys.size() entries on entry).
-    virtual Status length(const KeyList& keys, std::vector<uint64_t>& sizes) = 0;
+    virtual Status length(KeySpan keys, std::vector<uint64_t>& sizes) = 0;
     // Honours APPEND, NEW_ONLY and EXIST_ONLY. With one key, a refused put returns KeyExists
     // (NEW_ONLY) or NotFound (EXIST_ONLY); with several, refused pairs are skipped silently.
-    virtual Status put(int32_t mode, const KeyList& keys, const KeyList& values) = 0;
+    virtual Status put(int32_t mode, KeySpan keys, KeySpan values) = 0;
     // visit(i, value) for each present key, in order; missing keys are not visited.
     // With CONSUME the visited keys are erased, atomically with the read.
-    virtual Status get(int32_t mode, const KeyList& keys, const GetVisitor& visit) = 0;
+    virtual Status get(int32_t mode, KeySpan keys, const GetVisitor& visit) = 0;
     // Missing keys are not an error.
-    virtual Status erase(const KeyList& keys) = 0;
+    virtual Status erase(KeySpan keys) = 0;
     // Sorted backends: visit, in order, the keys after from_key (at it too when inclusive)
     // that start with prefix, until visit returns false. value is empty unless with_values.
     virtual Status list(std::string_view from_key, bool inclusive, std::string_view prefix, bool with_values,
@@ -84,9 +123,9 @@ class Backend {
     virtual Status coll_last_id(std::string_view name, uint64_t& id);  // next id to be assigned
     virtual Status coll_size(std::string_view name, uint64_t& size);   // live documents
     // ids gets one id per document, consecutive, starting at the collection's next id.
-    virtual Status doc_store(int32_t mode, std::string_view coll, const KeyList& docs, IdList& ids);
+    virtual Status doc_store(int32_t mode, std::string_view coll, KeySpan docs, IdList& ids);
     // An unknown id gives InvalidId unless mode has UPDATE_NEW.
-    virtual Status doc_update(int32_t mode, std::string_view coll, const IdList& ids, const KeyList& docs);
+    virtual Status doc_update(int32_t mode, std::string_view coll, const IdList& ids, KeySpan docs);
     // visit(i, doc) for each live id; CONSUME erases what it visits.
     virtual Status doc_load(int32_t mode, std::string_view coll, const IdList& ids, const GetVisitor& visit);
     virtual Status doc_length(std::string_view coll, const IdList& ids, std::vector<uint64_t>& sizes);

@@ -39,11 +39,11 @@ class ArrayBackend : public Backend {
     }
 
     Status count(uint64_t&) override { return Status::OpUnsupported; }
-    Status exists(const KeyList&, std::vector<uint8_t>&) override { return Status::OpUnsupported; }
-    Status length(const KeyList&, std::vector<uint64_t>&) override { return Status::OpUnsupported; }
-    Status put(int32_t, const KeyList&, const KeyList&) override { return Status::OpUnsupported; }
-    Status get(int32_t, const KeyList&, const GetVisitor&) override { return Status::OpUnsupported; }
-    Status erase(const KeyList&) override { return Status::OpUnsupported; }
+    Status exists(KeySpan, std::vector<uint8_t>&) override { return Status::OpUnsupported; }
+    Status length(KeySpan, std::vector<uint64_t>&) override { return Status::OpUnsupported; }
+    Status put(int32_t, KeySpan, KeySpan) override { return Status::OpUnsupported; }
+    Status get(int32_t, KeySpan, const GetVisitor&) override { return Status::OpUnsupported; }
+    Status erase(KeySpan) override { return Status::OpUnsupported; }
     Status list(std::string_view, bool, std::string_view, bool, const ListVisitor&) override {
         return Status::OpUnsupported;
     }
@@ -92,7 +92,7 @@ class ArrayBackend : public Backend {
         return Status::Success;
     }
 
-    Status doc_store(int32_t, std::string_view coll, const KeyList& docs, IdList& ids) override {
+    Status doc_store(int32_t, std::string_view coll, KeySpan docs, IdList& ids) override {
         auto l = exclusive();
         Coll* c = find(coll);
         if (!c) return Status::NotFound;
@@ -106,7 +106,7 @@ class ArrayBackend : public Backend {
         return Status::Success;
     }
 
-    Status doc_update(int32_t mode, std::string_view coll, const IdList& ids, const KeyList& docs) override {
+    Status doc_update(int32_t mode, std::string_view coll, const IdList& ids, KeySpan docs) override {
         if (ids.size() != docs.size()) return Status::InvalidArgs;
         auto l = exclusive();
         Coll* c = find(coll);

@@ -118,7 +118,7 @@ class LevelDBBackend : public Backend {
         return from_leveldb(it->status());
     }
 
-    Status exists(const KeyList& keys, std::vector<uint8_t>& found) override {
+    Status exists(KeySpan keys, std::vector<uint8_t>& found) override {
         std::shared_lock<std::shared_mutex> lock(mutex_);
         if (!db_) return Status::InvalidDatabase;
         std::string value;
@@ -131,7 +131,7 @@ class LevelDBBackend : public Backend {
         return Status::Success;
     }
 
-    Status length(const KeyList& keys, std::vector<uint64_t>& sizes) override {
+    Status length(KeySpan keys, std::vector<uint64_t>& sizes) override {
         std::shared_lock<std::shared_mutex> lock(mutex_);
         if (!db_) return Status::InvalidDatabase;
         std::string value;
@@ -144,7 +144,7 @@ class LevelDBBackend : public Backend {
         return Status::Success;
     }
 
-    Status put(int32_t mode, const KeyList& keys, const KeyList& values) override {
+    Status put(int32_t mode, KeySpan keys, KeySpan values) override {
         if (keys.size() != values.size()) return Status::InvalidArgs;
         const int32_t rmw = YOKAN_MODE_APPEND | YOKAN_MODE_NEW_ONLY | YOKAN_MODE_EXIST_ONLY;
         leveldb::WriteBatch batch;
@@ -188,7 +188,7 @@ class LevelDBBackend : public Backend {
         return from_leveldb(db_->Write(write_, &batch));
     }
 
-    Status get(int32_t mode, const KeyList& keys, const GetVisitor& visit) override {
+    Status get(int32_t mode, KeySpan keys, const GetVisitor& visit) override {
         std::string value;
         if (!(mode & YOKAN_MODE_CONSUME)) {
             std::shared_lock<std::shared_mutex> lock(mutex_);
@@ -219,7 +219,7 @@ class LevelDBBackend : public Backend {
         return from_leveldb(db_->Write(write_, &batch));
     }
 
-    Status erase(const KeyList& keys) override {
+    Status erase(KeySpan keys) override {
         std::shared_lock<std::shared_mutex> lock(mutex_);
         if (!db_) return Status::InvalidDatabase;
         leveldb::WriteBatch batch;

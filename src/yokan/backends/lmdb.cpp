@@ -127,7 +127,7 @@ class LMDBBackend : public Backend {
         });
     }
 
-    Status exists(const KeyList& keys, std::vector<uint8_t>& found) override {
+    Status exists(KeySpan keys, std::vector<uint8_t>& found) override {
         return read([&](MDB_txn* txn) {
             for (size_t i = 0; i < keys.size(); ++i) {
                 MDB_val k = val(keys[i]), v;
@@ -139,7 +139,7 @@ class LMDBBackend : public Backend {
         });
     }
 
-    Status length(const KeyList& keys, std::vector<uint64_t>& sizes) override {
+    Status length(KeySpan keys, std::vector<uint64_t>& sizes) override {
         return read([&](MDB_txn* txn) {
             for (size_t i = 0; i < keys.size(); ++i) {
                 MDB_val k = val(keys[i]), v;
@@ -151,7 +151,7 @@ class LMDBBackend : public Backend {
         });
     }
 
-    Status put(int32_t mode, const KeyList& keys, const KeyList& values) override {
+    Status put(int32_t mode, KeySpan keys, KeySpan values) override {
         if (keys.size() != values.size()) return Status::InvalidArgs;
         Status refused = Status::Success;
         std::string joined;
@@ -190,7 +190,7 @@ class LMDBBackend : public Backend {
         return st != Status::Success ? st : refused;
     }
 
-    Status get(int32_t mode, const KeyList& keys, const GetVisitor& visit) override {
+    Status get(int32_t mode, KeySpan keys, const GetVisitor& visit) override {
         if (!(mode & YOKAN_MODE_CONSUME)) {
             return read([&](MDB_txn* txn) {
                 for (size_t i = 0; i < keys.size(); ++i) {
@@ -219,7 +219,7 @@ class LMDBBackend : public Backend {
         });
     }
 
-    Status erase(const KeyList& keys) override {
+    Status erase(KeySpan keys) override {
         return write([&](MDB_txn* txn) {
             for (auto key : keys) {
                 MDB_val k = val(key);

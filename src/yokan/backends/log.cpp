@@ -217,11 +217,11 @@ class LogBackend : public Backend {
     }
 
     Status count(uint64_t&) override { return Status::OpUnsupported; }
-    Status exists(const KeyList&, std::vector<uint8_t>&) override { return Status::OpUnsupported; }
-    Status length(const KeyList&, std::vector<uint64_t>&) override { return Status::OpUnsupported; }
-    Status put(int32_t, const KeyList&, const KeyList&) override { return Status::OpUnsupported; }
-    Status get(int32_t, const KeyList&, const GetVisitor&) override { return Status::OpUnsupported; }
-    Status erase(const KeyList&) override { return Status::OpUnsupported; }
+    Status exists(KeySpan, std::vector<uint8_t>&) override { return Status::OpUnsupported; }
+    Status length(KeySpan, std::vector<uint64_t>&) override { return Status::OpUnsupported; }
+    Status put(int32_t, KeySpan, KeySpan) override { return Status::OpUnsupported; }
+    Status get(int32_t, KeySpan, const GetVisitor&) override { return Status::OpUnsupported; }
+    Status erase(KeySpan) override { return Status::OpUnsupported; }
     Status list(std::string_view, bool, std::string_view, bool, const ListVisitor&) override {
         return Status::OpUnsupported;
     }
@@ -289,7 +289,7 @@ class LogBackend : public Backend {
 
     // ---- documents
 
-    Status doc_store(int32_t, std::string_view coll, const KeyList& docs, IdList& ids) override {
+    Status doc_store(int32_t, std::string_view coll, KeySpan docs, IdList& ids) override {
         for (auto d : docs)
             if (d.size() > UINT32_MAX) return Status::SizeError;
         std::unique_lock<std::shared_mutex> lock(mutex_);
@@ -309,7 +309,7 @@ class LogBackend : public Backend {
         return flush();
     }
 
-    Status doc_update(int32_t mode, std::string_view coll, const IdList& ids, const KeyList& docs) override {
+    Status doc_update(int32_t mode, std::string_view coll, const IdList& ids, KeySpan docs) override {
         if (ids.size() != docs.size()) return Status::InvalidArgs;
         for (auto d : docs)
             if (d.size() > UINT32_MAX) return Status::SizeError;

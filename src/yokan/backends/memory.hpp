@@ -7,6 +7,7 @@
 #include <mochi/yokan/backend.hpp>
 #include <mochi/yokan/config_check.hpp>
 
+#include "key_order.hpp"
 #include "memory_entry.hpp"
 
 #include <map>
@@ -22,7 +23,7 @@ namespace mochi::yokan::backends {
 // view into its entry to the entry that owns both (see memory_entry.hpp). Their nodes come
 // from the backend's pools, like the entries.
 template <bool Sorted>
-using EntryIndex = std::conditional_t<Sorted, std::pmr::map<std::string_view, EntryPtr>,
+using EntryIndex = std::conditional_t<Sorted, std::pmr::map<std::string_view, EntryPtr, KeyLess>,
                                       std::pmr::unordered_map<std::string_view, EntryPtr>>;
 
 // HasValues: map and unordered_map; set and unordered_set store keys only.
@@ -58,14 +59,14 @@ class MemoryBackend : public Backend {
         return Status::Success;
     }
 
-    Status exists(const KeyList& keys, std::vector<uint8_t>& found) override {
+    Status exists(KeySpan keys, std::vector<uint8_t>& found) override {
         auto l = shared();
         auto finger = data_.end();
         for (size_t i = 0; i < keys.size(); ++i) found[i] = find(keys[i], finger) != data_.end();
         return Status::Success;
     }
 
-    Status length(const KeyList& keys, std::vector<uint64_t>& sizes) override {
+    Status length(KeySpan keys, std::vector<uint64_t>& sizes) override {
         auto l = shared();
         auto finger = data_.end();
         for (size_t i = 0; i < keys.size(); ++i) {
@@ -75,7 +76,7 @@ class MemoryBackend : public Backend {
         return Status::Success;
     }
 
-    Status put(int32_t mode, const KeyList& keys, const KeyList& values) override {
+    Status put(int32_t mode, KeySpan keys, KeySpan values) override {
         if constexpr (!K::has_values) {
             for (auto v : values)
                 if (!v.empty()) return Status::InvalidArgs;  // sets store keys only
@@ -104,7 +105,7 @@ class MemoryBackend : public Backend {
         return Status::Success;
     }
 
-    Status get(int32_t mode, const KeyList& keys, const GetVisitor& visit) override {
+    Status get(int32_t mode, KeySpan keys, const GetVisitor& visit) override {
         if (mode & YOKAN_MODE_CONSUME) {
             auto l = exclusive();
             for (size_t i = 0; i < keys.size(); ++i) {
@@ -124,7 +125,7 @@ class MemoryBackend : public Backend {
         return Status::Success;
     }
 
-    Status erase(const KeyList& keys) override {
+    Status erase(KeySpan keys) override {
         auto l = exclusive();
         for (auto k : keys) {
             auto it = find(k);
@@ -178,14 +179,14 @@ class MemoryBackend : public Backend {
     // of ~log2(n) nodes, each a cache miss on a large map. Any order stays correct.
     Iterator locate(std::string_view k, Iterator finger) {
         if constexpr (K::sorted) {
-            if (finger != data_.end() && K::key(finger) < k) {
+            if (finger != data_.end() && KeyLess()(K::key(finger), k)) {
                 // Past the last key: the answer is end(). Checked first because stepping
                 // off the rightmost node climbs the whole right spine of the tree, and
                 // appending ascending keys (the common batch) lands there every time.
                 if (finger == std::prev(data_.end())) return data_.end();
                 for (int step = 0; step < kFingerSteps; ++step) {
                     ++finger;
-                    if (finger == data_.end() || !(K::key(finger) < k)) return finger;
+                    if (finger == data_.end() || !KeyLess()(K::key(finger), k)) return finger;
                 }
             }
             return data_.lower_bound(k);

@@ -16,17 +16,17 @@ class NullBackend : public Backend {
     bool is_sorted() const override { return true; }
     bool supports_documents() const override { return false; }
     Status count(uint64_t& n) override { n = 0; return Status::Success; }
-    Status exists(const KeyList&, std::vector<uint8_t>& found) override {
+    Status exists(KeySpan, std::vector<uint8_t>& found) override {
         std::fill(found.begin(), found.end(), 0);
         return Status::Success;
     }
-    Status length(const KeyList&, std::vector<uint64_t>& sizes) override {
+    Status length(KeySpan, std::vector<uint64_t>& sizes) override {
         std::fill(sizes.begin(), sizes.end(), YOKAN_KEY_NOT_FOUND);
         return Status::Success;
     }
-    Status put(int32_t, const KeyList&, const KeyList&) override { return Status::Success; }
-    Status get(int32_t, const KeyList&, const GetVisitor&) override { return Status::Success; }
-    Status erase(const KeyList&) override { return Status::Success; }
+    Status put(int32_t, KeySpan, KeySpan) override { return Status::Success; }
+    Status get(int32_t, KeySpan, const GetVisitor&) override { return Status::Success; }
+    Status erase(KeySpan) override { return Status::Success; }
     Status list(std::string_view, bool, std::string_view, bool, const ListVisitor&) override {
         return Status::Success;
     }
