@@ -110,6 +110,19 @@ class WarabiComponent : public AbstractComponent {
                 throw Exception("warabi migrate: \"transfer_size\" must be a positive integer, got " + t.dump());
             opts.transfer_size = t.get<uint64_t>();
         }
+        // Used when the destination has no target yet and one is installed there.
+        if (given.contains("new_root")) {
+            const auto& r = given["new_root"];
+            if (!r.is_string() || r.get<std::string>().empty())
+                throw Exception("warabi migrate: \"new_root\" must be a non-empty string, got " + r.dump());
+            opts.new_root = r.get<std::string>();
+        }
+        if (given.contains("merge_config")) {
+            const auto& m = given["merge_config"];
+            if (!m.is_object() && !m.is_null())
+                throw Exception("warabi migrate: \"merge_config\" must be a JSON object, got " + m.dump());
+            if (m.is_object()) opts.merge_config = m;
+        }
         provider_->migrate(dest_address, dest_provider_id, opts);
     }
     void snapshot(const std::string& dest_path, const std::string& options_json, bool remove_source) override {

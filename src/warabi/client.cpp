@@ -3,6 +3,7 @@
 #include <mochi/warabi/client.hpp>
 
 #include "protocol.hpp"
+#include "remote_target.hpp"
 
 #include <cstring>
 #include <functional>
@@ -221,8 +222,11 @@ RegionID TargetHandle::create_and_write(const char* data, size_t size, bool pers
 MigrationResult TargetHandle::migrate(const std::string& dest_address, uint16_t dest_provider_id,
                                       const MigrationOptions& options) const {
     if (options.transfer_size == 0) throw Exception(ErrorCode::InvalidArgument, "transfer_size must be at least 1");
+    if (!options.merge_config.is_null() && !options.merge_config.is_object())
+        throw Exception(ErrorCode::InvalidArgument, "merge_config must be a JSON object, got " + options.merge_config.dump());
     wire::Writer w;
     w.bytes(dest_address).u<uint16_t>(dest_provider_id).u<uint8_t>(options.remove_source).u<uint64_t>(options.transfer_size);
+    w.bytes(options.new_root).bytes(options.merge_config.is_null() ? std::string() : options.merge_config.dump());
     MigrationResult result;
     auto st = start(state_, rpc::kMigrate, std::move(w.str()), {}, [&result](wire::Reader& in) {
         uint64_t n = in.u<uint64_t>();
@@ -234,6 +238,33 @@ MigrationResult TargetHandle::migrate(const std::string& dest_address, uint16_t 
     st->wait();
     return result;
 }
+
+// ---------------------------------------------------------------- migration admin RPCs
+
+namespace detail {
+
+struct HandleAccess {
+    static const std::shared_ptr<HandleState>& state(const TargetHandle& h) { return h.state_; }
+};
+
+std::optional<std::string> remote_target_type(const TargetHandle& dest) {
+    std::optional<std::string> type;
+    auto st = start(HandleAccess::state(dest), rpc::kTargetInfo, std::string(), {}, [&type](wire::Reader& in) {
+        if (in.flag()) type = std::string(in.bytes());
+    });
+    st->wait();
+    return type;
+}
+
+void remote_install_target(const TargetHandle& dest, const std::string& type, const nlohmann::json& config,
+                           std::optional<FileIdentity> source_file) {
+    wire::Writer w;
+    w.bytes(type).bytes(config.dump()).u<uint8_t>(source_file.has_value());
+    if (source_file) w.u<uint64_t>(source_file->dev).u<uint64_t>(source_file->ino);
+    start(HandleAccess::state(dest), rpc::kInstallTarget, std::move(w.str()))->wait();
+}
+
+}  // namespace detail
 
 // ---------------------------------------------------------------- client
 

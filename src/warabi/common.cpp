@@ -26,6 +26,7 @@ const char* error_name(ErrorCode code) {
         case ErrorCode::MalformedRequest: return "malformed request";
         case ErrorCode::OutOfSpace: return "out of space";
         case ErrorCode::Internal: return "internal error";
+        case ErrorCode::NoTarget: return "no target";
     }
     return "unknown error";
 }

@@ -52,7 +52,7 @@ RemoteBuffer remote_of(ProviderState& st, const Request& req, std::string_view b
 
 void do_create(ProviderState& st, const Request&, wire::Reader& in, wire::Writer& out) {
     uint64_t size = in.u<uint64_t>();
-    out.id(st.target->create(size));
+    out.id(st.target()->create(size));
 }
 
 void do_write(ProviderState& st, const Request& req, wire::Reader& in, wire::Writer&) {
@@ -60,9 +60,10 @@ void do_write(ProviderState& st, const Request& req, wire::Reader& in, wire::Wri
     uint64_t offset = in.u<uint64_t>(), size = in.u<uint64_t>();
     auto bulk = in.bytes();
     bool persist = in.flag();
-    st.check_range("write", id, offset, size);
-    st.tm->pull(*st.target, id, offset, size, remote_of(st, req, bulk, size));
-    if (persist) st.target->persist(id, offset, size);
+    auto t = st.target();
+    check_range(*t, "write", id, offset, size);
+    st.tm->pull(*t, id, offset, size, remote_of(st, req, bulk, size));
+    if (persist) t->persist(id, offset, size);
 }
 
 void do_write_eager(ProviderState& st, const Request&, wire::Reader& in, wire::Writer&) {
@@ -70,27 +71,29 @@ void do_write_eager(ProviderState& st, const Request&, wire::Reader& in, wire::W
     uint64_t offset = in.u<uint64_t>();
     bool persist = in.flag();
     auto data = in.bytes();
-    st.check_range("write", id, offset, data.size());
-    st.target->write(id, offset, data.data(), data.size());
-    if (persist) st.target->persist(id, offset, data.size());
+    auto t = st.target();
+    check_range(*t, "write", id, offset, data.size());
+    t->write(id, offset, data.data(), data.size());
+    if (persist) t->persist(id, offset, data.size());
 }
 
 void do_persist(ProviderState& st, const Request&, wire::Reader& in, wire::Writer&) {
     RegionID id = in.id();
     uint64_t offset = in.u<uint64_t>(), size = in.u<uint64_t>();
-    st.check_range("persist", id, offset, size);
-    st.target->persist(id, offset, size);
+    auto t = st.target();
+    check_range(*t, "persist", id, offset, size);
+    t->persist(id, offset, size);
 }
 
 // Creates a region and fills it; the region is erased again if the fill fails.
 template <typename Fill>
-RegionID create_filled(ProviderState& st, uint64_t size, Fill fill) {
-    RegionID id = st.target->create(size);
+RegionID create_filled(Target& t, uint64_t size, Fill fill) {
+    RegionID id = t.create(size);
     try {
         fill(id);
     } catch (...) {
         try {
-            st.target->erase(id);
+            t.erase(id);
         } catch (...) {
         }
         throw;
@@ -102,19 +105,21 @@ void do_create_write(ProviderState& st, const Request& req, wire::Reader& in, wi
     uint64_t size = in.u<uint64_t>();
     auto bulk = in.bytes();
     bool persist = in.flag();
+    auto t = st.target();
     RemoteBuffer src = remote_of(st, req, bulk, size);
-    out.id(create_filled(st, size, [&](const RegionID& id) {
-        st.tm->pull(*st.target, id, 0, size, src);
-        if (persist) st.target->persist(id, 0, size);
+    out.id(create_filled(*t, size, [&](const RegionID& id) {
+        st.tm->pull(*t, id, 0, size, src);
+        if (persist) t->persist(id, 0, size);
     }));
 }
 
 void do_create_write_eager(ProviderState& st, const Request&, wire::Reader& in, wire::Writer& out) {
     bool persist = in.flag();
     auto data = in.bytes();
-    out.id(create_filled(st, data.size(), [&](const RegionID& id) {
-        st.target->write(id, 0, data.data(), data.size());
-        if (persist) st.target->persist(id, 0, data.size());
+    auto t = st.target();
+    out.id(create_filled(*t, data.size(), [&](const RegionID& id) {
+        t->write(id, 0, data.data(), data.size());
+        if (persist) t->persist(id, 0, data.size());
     }));
 }
 
@@ -122,8 +127,9 @@ void do_read(ProviderState& st, const Request& req, wire::Reader& in, wire::Writ
     RegionID id = in.id();
     uint64_t offset = in.u<uint64_t>(), size = in.u<uint64_t>();
     auto bulk = in.bytes();
-    st.check_range("read", id, offset, size);
-    st.tm->push(*st.target, id, offset, size, remote_of(st, req, bulk, size));
+    auto t = st.target();
+    check_range(*t, "read", id, offset, size);
+    st.tm->push(*t, id, offset, size, remote_of(st, req, bulk, size));
 }
 
 void do_read_eager(ProviderState& st, const Request&, wire::Reader& in, wire::Writer& out) {
@@ -131,15 +137,19 @@ void do_read_eager(ProviderState& st, const Request&, wire::Reader& in, wire::Wr
     uint64_t offset = in.u<uint64_t>(), size = in.u<uint64_t>();
     if (size > (uint64_t(1) << 30))
         throw Exception(ErrorCode::InvalidArgument, "eager read of " + std::to_string(size) + " bytes is too large");
-    st.check_range("read", id, offset, size);
+    auto t = st.target();
+    check_range(*t, "read", id, offset, size);
     out.u<uint64_t>(size);
     std::string& s = out.str();
     size_t at = s.size();
     s.resize(at + size);
-    st.target->read(id, offset, s.data() + at, size);
+    t->read(id, offset, s.data() + at, size);
 }
 
-void do_erase(ProviderState& st, const Request&, wire::Reader& in, wire::Writer&) { st.target->erase(in.id()); }
+void do_erase(ProviderState& st, const Request&, wire::Reader& in, wire::Writer&) {
+    RegionID id = in.id();
+    st.target()->erase(id);
+}
 
 void do_get_remi_provider_id(ProviderState&, const Request&, wire::Reader&, wire::Writer& out) {
     out.u<uint8_t>(0);  // no REMI provider: kinako migrates over warabi's own RPCs
@@ -151,9 +161,34 @@ void do_migrate(ProviderState& st, const Request&, wire::Reader& in, wire::Write
     MigrationOptions opt;
     opt.remove_source = in.flag();
     opt.transfer_size = in.u<uint64_t>();
+    if (in.remaining()) {  // requests from before new_root/merge_config end here
+        opt.new_root = std::string(in.bytes());
+        opt.merge_config = rpc::parse_json(in.bytes(), "merge_config");
+    }
     auto result = st.migrate(dest, dest_id, opt);
     out.u<uint64_t>(result.size());
     for (auto& [from, to] : result) out.id(from).id(to);
+}
+
+// kinako: tells a migration's source whether this provider has a target, and which type.
+void do_target_info(ProviderState& st, const Request&, wire::Reader&, wire::Writer& out) {
+    auto t = st.current();
+    out.u<uint8_t>(t ? 1 : 0);
+    if (t) out.bytes(t->type);
+}
+
+// kinako: a migration's source installs a target of its type into this target-less provider.
+void do_install_target(ProviderState& st, const Request&, wire::Reader& in, wire::Writer&) {
+    std::string type(in.bytes());
+    nlohmann::json config = rpc::parse_json(in.bytes(), "target config");
+    std::optional<FileIdentity> source_file;
+    if (in.flag()) {
+        FileIdentity f;
+        f.dev = in.u<uint64_t>();
+        f.ino = in.u<uint64_t>();
+        source_file = f;
+    }
+    st.install_target(type, config, source_file);
 }
 
 }  // namespace
@@ -171,6 +206,8 @@ void register_handlers(const std::shared_ptr<ProviderState>& state, const std::s
         {rpc::kErase, do_erase},
         {rpc::kGetRemiProviderId, do_get_remi_provider_id},
         {rpc::kMigrate, do_migrate},
+        {rpc::kTargetInfo, do_target_info},
+        {rpc::kInstallTarget, do_install_target},
     };
     for (auto& [name, body] : table) {
         Body b = body;

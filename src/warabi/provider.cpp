@@ -5,6 +5,8 @@
 #include "protocol.hpp"
 #include "provider_state.hpp"
 
+#include <optional>
+
 namespace mochi::warabi {
 
 using detail::ProviderState;
@@ -12,13 +14,46 @@ using json = nlohmann::json;
 
 namespace detail {
 
-json ProviderState::config() const {
-    return {{"target", {{"type", target_type}, {"config", target->config()}}},
-            {"transfer_manager", {{"type", tm_type}, {"config", tm->config()}}}};
+std::shared_ptr<InstalledTarget> ProviderState::current() const {
+    std::lock_guard<std::mutex> lock(target_mutex_);
+    return target_;
 }
 
-void ProviderState::check_range(const char* op, const RegionID& id, size_t offset, size_t size) const {
-    size_t rs = target->region_size(id);
+std::shared_ptr<Target> ProviderState::target() const {
+    auto t = current();
+    if (!t)
+        throw Exception(ErrorCode::NoTarget, "warabi provider " + std::to_string(provider_id) +
+                                                 " has no target (it was started without one, or its target "
+                                                 "migrated away; migrate a target into it first)");
+    return std::shared_ptr<Target>(t, t->target.get());  // shares ownership with the slot's entry
+}
+
+void ProviderState::set_target(std::shared_ptr<InstalledTarget> t) {
+    std::lock_guard<std::mutex> lock(target_mutex_);
+    target_ = std::move(t);
+}
+
+std::shared_ptr<InstalledTarget> ProviderState::detach_target() {
+    std::lock_guard<std::mutex> lock(target_mutex_);
+    return std::move(target_);
+}
+
+bool ProviderState::reattach_target(std::shared_ptr<InstalledTarget> t) {
+    std::lock_guard<std::mutex> lock(target_mutex_);
+    if (target_ || installing_) return false;
+    target_ = std::move(t);
+    return true;
+}
+
+// Without a target the config has no "target" key, as the provider was (or could be) started.
+json ProviderState::config() const {
+    json c = {{"transfer_manager", {{"type", tm_type}, {"config", tm->config()}}}};
+    if (auto t = current()) c["target"] = {{"type", t->type}, {"config", t->target->config()}};
+    return c;
+}
+
+void check_range(Target& target, const char* op, const RegionID& id, size_t offset, size_t size) {
+    size_t rs = target.region_size(id);
     if (offset > rs || size > rs - offset)
         throw Exception(ErrorCode::OutOfRange, std::string("cannot ") + op + " bytes [" + std::to_string(offset) + ", " +
                                                    std::to_string(offset + size) + ") of region " + to_hex(id) +
@@ -37,11 +72,11 @@ json parse_config(const std::string& text) {
     }
 }
 
-// Reads {"type": ..., "config": {...}} of a "target" or "transfer_manager" section.
+// Reads {"type": ..., "config": {...}} of a "target" or "transfer_manager" section. A
+// missing section (null) takes default_type; only transfer_manager has one.
 void section(const json& s, const char* name, std::string& type, json& config, const char* default_type) {
     const std::string where = name;
-    if (s.is_null()) {
-        if (!default_type) detail::cfg::fail("provider", std::string("missing required \"") + name + "\" section");
+    if (s.is_null() && default_type) {
         type = default_type;
         config = json::object();
         return;
@@ -62,9 +97,13 @@ Provider::Provider(const mochi::margo::Engine& engine, uint16_t provider_id, con
     if (!engine) throw Exception(ErrorCode::InvalidArgument, "the engine is not valid");
     json c = parse_config(json_config);
     detail::cfg::require_object(c, "provider");
-    json target = c.value("target", json());
-    // Legacy form from the Warabi docs: "targets": [ {type, config} ] with a single target.
-    if (target.is_null() && c.contains("targets")) {
+    // As in Warabi, "target" is optional: without one the provider serves only errors
+    // (NoTarget) until a migration installs a target into it.
+    std::optional<json> target;
+    if (c.contains("target")) {
+        target = c["target"];
+    } else if (c.contains("targets")) {
+        // Legacy form from the Warabi docs: "targets": [ {type, config} ] with a single target.
         const json& ts = c["targets"];
         if (!ts.is_array() || ts.size() != 1)
             detail::cfg::fail("provider", "\"targets\" must be an array with exactly one target, got " + ts.dump());
@@ -75,12 +114,15 @@ Provider::Provider(const mochi::margo::Engine& engine, uint16_t provider_id, con
     st->engine = engine;
     st->provider_id = provider_id;
     json tcfg, mcfg;
-    section(target, "target", st->target_type, tcfg, nullptr);
+    std::string ttype;
+    if (target) section(*target, "target", ttype, tcfg, nullptr);
     section(c.value("transfer_manager", json()), "transfer_manager", st->tm_type, mcfg, "__default__");
     if (engine.is_registered(mochi::margo::rpc_id_of(rpc::kCreate), provider_id))
         throw Exception(ErrorCode::InvalidArgument,
                         "a warabi provider with id " + std::to_string(provider_id) + " already exists on this engine");
-    st->target = TargetRegistry::create(st->target_type, tcfg);
+    if (target)
+        st->set_target(std::make_shared<detail::InstalledTarget>(
+            detail::InstalledTarget{ttype, TargetRegistry::create(ttype, tcfg)}));
     st->tm = detail::make_transfer_manager(st->tm_type, mcfg, engine);
     detail::register_handlers(st, pool);
     engine.register_identity(provider_id, rpc::kIdentity);
@@ -99,7 +141,7 @@ Provider::~Provider() {
 
 uint16_t Provider::provider_id() const { return state_->provider_id; }
 std::string Provider::get_config() const { return state_->config().dump(); }
-Target& Provider::target() { return *state_->target; }
+Target& Provider::target() { return *state_->target(); }
 
 void Provider::change_pool(const std::string& pool) {
     try {

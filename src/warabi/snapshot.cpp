@@ -148,6 +148,8 @@ std::string snapshot_file_path(const std::string& dir) { return (fs::path(dir) /
 }  // namespace
 
 void ProviderState::snapshot(const std::string& dest_dir, bool remove_source) {
+    // A target-less provider fails here (NoTarget), before the directory is made.
+    std::shared_ptr<Target> target = this->target();
     std::error_code ec;
     fs::create_directories(dest_dir, ec);
     if (ec) throw Exception(ErrorCode::IoError, "cannot create snapshot directory \"" + dest_dir + "\": " + ec.message());
@@ -200,6 +202,7 @@ void ProviderState::snapshot(const std::string& dest_dir, bool remove_source) {
 }
 
 MigrationResult ProviderState::restore(const std::string& src_dir) {
+    std::shared_ptr<Target> target = this->target();
     std::string path = snapshot_file_path(src_dir);
     File f(path, O_RDONLY);
     std::vector<Entry> entries = verify(f);

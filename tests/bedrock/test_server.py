@@ -1,5 +1,7 @@
 """mochi.bedrock.server: Server, MargoManager (pools, xstreams), ProviderManager."""
 
+import json
+
 import pytest
 
 from bedrock_helpers import server  # noqa: F401 (fixtures)
@@ -156,6 +158,42 @@ def test_warabi_component_and_migration():
         assert dst.read(rid, 0, 5) == b"hello"
         with pytest.raises(WarabiException):
             th.read(rid, 0, 5)  # remove_source=True (the default) erased the original
+    finally:
+        s.finalize()
+
+
+def test_warabi_migration_installs_a_target_where_there_was_none(tmp_path):
+    src_dir, dst_dir = tmp_path / "src", tmp_path / "dst"
+    src_dir.mkdir()
+    dst_dir.mkdir()
+    src_file = src_dir / "blobs.dat"
+    s = Server(TCP, {"providers": [
+        {"name": "src", "type": "warabi", "provider_id": 1,
+         "config": {"target": {"type": "abtio", "config": {"path": str(src_file), "create_if_missing": True}}}},
+        {"name": "dst", "type": "warabi", "provider_id": 2, "config": {}}]})
+    try:
+        from mochi.warabi.client import Client
+        from mochi.warabi.client import Exception as WarabiException
+
+        engine = s.margo.engine
+        th = Client(engine).make_target_handle(str(engine.address), 1)
+        rid = th.create_and_write(b"moved by bedrock", persist=True)
+        for bad in ('{"new_root": 5}', '{"new_root": ""}', '{"merge_config": [1]}'):
+            with pytest.raises(BedrockException, match="warabi migrate"):
+                s.providers.migrate("src", str(engine.address), 2, bad)
+        assert th.read(rid, 0, 16) == b"moved by bedrock"  # refused: the source is untouched
+        s.providers.migrate("src", str(engine.address), 2,
+                            json.dumps({"new_root": str(dst_dir), "merge_config": {"sync": True}}))
+        dst_cfg = {p["name"]: p for p in s.config["providers"]}["dst"]["config"]["target"]
+        assert dst_cfg["type"] == "abtio"
+        assert dst_cfg["config"]["path"] == str(dst_dir / "blobs.dat")
+        assert dst_cfg["config"]["sync"] is True
+        with pytest.raises(WarabiException, match="no target"):
+            th.read(rid, 0, 16)  # remove_source: the source is left without a target
+        assert not src_file.exists()
+        # A fresh file target places its first region where the source had it: same id.
+        dst = Client(engine).make_target_handle(str(engine.address), 2)
+        assert dst.read(rid, 0, 16) == b"moved by bedrock"
     finally:
         s.finalize()
 

@@ -130,7 +130,8 @@ def test_no_provider_there(remote):
 
 BAD_CONFIGS = [
     ({"target": {"type": "nosuch"}}, r'unknown target type "nosuch" \(known: abtio, memory, pmdk, pmem\)'),
-    ({}, r'missing required "target" section'),
+    ({"target": None}, r'invalid target configuration: expected a JSON object, got null'),
+    ({"transfer_manager": {"type": "turbo"}}, r'unknown type "turbo"'),  # target-less, still checked
     ({"target": {"config": {}}}, r'missing required key "type"'),
     ({"target": {"type": "memory"}, "extra": 1}, r'unknown key "extra"'),
     ({"target": {"type": "memory", "config": {"size": 1}}}, r'memory target configuration: unknown key "size"'),
@@ -161,6 +162,78 @@ def test_bad_config(local_engine, tmp_path, config, message):
         Provider(local_engine, 5, config)
     # The engine is still usable for a good provider at that id.
     assert Provider(local_engine, 5, {"target": {"type": "memory"}})
+
+
+NO_TARGET = "warabi provider 3 has no target"
+
+
+def every_data_operation(t):
+    """One call of each data operation of a TargetHandle, in its eager and RDMA forms and async."""
+    from mochi.warabi.client import RegionID
+
+    r = RegionID(bytes(16))
+    big = b"x" * 100_000  # above the eager threshold: the RDMA RPCs
+    return {
+        "create": lambda: t.create(10),
+        "create_async": lambda: t.create_async(10).wait(),
+        "write_eager": lambda: t.write(r, 0, b"abc"),
+        "write_rdma": lambda: t.write(r, 0, big, persist=True),
+        "write_async": lambda: t.write_async(r, 0, big).wait(),
+        "read_eager": lambda: t.read(r, 0, 3),
+        "read_rdma": lambda: t.read(r, 0, len(big)),
+        "read_into": lambda: t.read_into(r, 0, bytearray(10)),
+        "read_async": lambda: t.read_async(r, 0, bytearray(len(big))).wait(),
+        "persist": lambda: t.persist(r, 0, 1),
+        "persist_async": lambda: t.persist_async(r, 0, 1).wait(),
+        "erase": lambda: t.erase(r),
+        "erase_async": lambda: t.erase_async(r).wait(),
+        "create_and_write_eager": lambda: t.create_and_write(b"abc", persist=True),
+        "create_and_write_rdma": lambda: t.create_and_write(big),
+    }
+
+
+@pytest.mark.parametrize("config", [{}, {"transfer_manager": {"type": "pipeline", "config": {
+    "num_pools": 1, "num_buffers_per_pool": 2, "first_buffer_size": 4096, "buffer_size_multiplier": 2}}}],
+    ids=["empty", "transfer_manager_only"])
+def test_targetless_provider_in_process(local_engine, config):
+    """Warabi's provider config may leave out "target": every data operation then fails with a
+    clear error, and the provider (and its engine) keep serving."""
+    from mochi.warabi.client import Client, Exception as WarabiException
+    from mochi.warabi.server import Exception as ServerException, Provider
+
+    p = Provider(local_engine, 3, config)
+    assert p
+    got = p.get_config()
+    assert "target" not in got
+    assert got["transfer_manager"]["type"] == config.get("transfer_manager", {}).get("type", "__default__")
+    other = Provider(local_engine, 4, {"target": {"type": "memory"}})
+    addr = str(local_engine.addr())
+    t = Client(local_engine).make_target_handle(addr, 3)  # the handle check passes: it is a warabi provider
+    for name, call in every_data_operation(t).items():
+        with pytest.raises(WarabiException, match=NO_TARGET):
+            call()
+        # The other provider of the engine is not disturbed.
+        ok = Client(local_engine).make_target_handle(addr, 4)
+        assert ok.read(ok.create_and_write(name.encode()), 0, len(name)) == name.encode(), name
+    with pytest.raises(ServerException, match=NO_TARGET):
+        p.migrate(addr, 4)
+    del other
+
+
+def test_targetless_provider_across_processes(make_server, client_engine):
+    from mochi.warabi.client import Client, Exception as WarabiException
+
+    s = make_server({3: {}, 4: {"target": {"type": "memory"}}}, protocol=TCP)
+    c = Client(client_engine)
+    t = c.make_target_handle(s.address, 3)
+    for call in every_data_operation(t).values():
+        with pytest.raises(WarabiException, match=NO_TARGET):
+            call()
+    with pytest.raises(WarabiException, match=NO_TARGET):
+        t.migrate(s.address, 4)
+    still_serving(c.make_target_handle(s.address, 4))
+    with pytest.raises(WarabiException, match=NO_TARGET):  # and the target-less one still answers
+        t.create(1)
 
 
 def test_not_an_abtio_file(local_engine, tmp_path):

@@ -20,6 +20,7 @@ namespace mochi::warabi {
 namespace detail {
 struct AsyncState;
 struct HandleState;
+struct HandleAccess;  // the provider's migration code sends kinako's admin RPCs through handles
 }  // namespace detail
 
 // An operation in flight. wait() throws Exception on failure; a second wait() returns at once
@@ -83,6 +84,7 @@ class TargetHandle {
 
   private:
     friend class Client;
+    friend struct detail::HandleAccess;
     explicit TargetHandle(std::shared_ptr<detail::HandleState> s) : state_(std::move(s)) {}
     std::shared_ptr<detail::HandleState> state_;
 };

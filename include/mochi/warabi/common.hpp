@@ -28,6 +28,7 @@ enum class ErrorCode : uint8_t {
     MalformedRequest = 8, // undecodable request bytes
     OutOfSpace = 9,       // the target cannot hold a new region
     Internal = 10,
+    NoTarget = 11,        // the provider has no target (started without one, or it migrated away)
 };
 
 const char* error_name(ErrorCode code);

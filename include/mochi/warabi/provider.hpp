@@ -5,6 +5,8 @@
 //
 // Config: {"target": {"type": str, "config": {...}},
 //          "transfer_manager": {"type": "__default__"|"pipeline", "config": {...}}}
+// "target" may be left out ({} is a valid config): the provider then answers every data
+// request with Exception(NoTarget) until a migration installs a target into it.
 #pragma once
 
 #include <mochi/margo/engine.hpp>
@@ -30,14 +32,19 @@ class Provider {
     Provider& operator=(const Provider&) = delete;
 
     uint16_t provider_id() const;
-    // {"target":{"type","config"},"transfer_manager":{"type","config"}} as a JSON string.
+    // {"target":{"type","config"},"transfer_manager":{"type","config"}} as a JSON string;
+    // no "target" key while the provider has none.
     std::string get_config() const;
+    // Throws Exception(NoTarget) when the provider has none. The reference stays valid until a
+    // migration with remove_source moves the target away.
     Target& target();
     // Moves the handlers to another engine pool ("" = the engine's rpc pool). Throws
     // Exception(InvalidArgument) naming the pool when the engine has none of that name.
     void change_pool(const std::string& pool);
     // Copies (or moves, with remove_source) every region to the provider at
-    // (dest_address, dest_provider_id), over RPC. Returns (old id, new id) pairs.
+    // (dest_address, dest_provider_id), over RPC. Returns (old id, new id) pairs. A destination
+    // without a target first gets one like this provider's installed (see migration.hpp);
+    // moving into it with remove_source leaves this provider without a target.
     MigrationResult migrate(const std::string& dest_address, uint16_t dest_provider_id,
                             const MigrationOptions& options = {});
     // Writes every live region to <dest_dir>/warabi.snapshot (the directory is created; the file

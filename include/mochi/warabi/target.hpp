@@ -29,6 +29,11 @@ class Target {
     virtual std::string type() const = 0;
     // The effective configuration: every key with its value, defaults filled in.
     virtual nlohmann::json config() const = 0;
+    // A config that creates a new, empty target like this one (migration installs it in a
+    // target-less provider). File targets keep their file under the key "path" and must
+    // create it when missing and never replace an existing one: migration then relocates
+    // "path" and checks the destination file itself.
+    virtual nlohmann::json blank_config() const { return config(); }
 
     virtual RegionID create(size_t size) = 0;
     // The size of a live region; throws Exception(InvalidRegion) for anything else.

@@ -5,6 +5,7 @@
 
 #include "../common/capsules.hpp"
 #include "buffer.hpp"
+#include "migration_options.hpp"
 
 #include <pybind11/pybind11.h>
 #include "../common/gil_release.hpp"
@@ -212,10 +213,8 @@ PYBIND11_MODULE(_pywarabi_client, m) {
         .def("set_eager_write_threshold", [](PyTargetHandle& t, size_t size) { t.handle.set_eager_write_threshold(size); }, "size"_a)
         .def("set_eager_read_threshold", [](PyTargetHandle& t, size_t size) { t.handle.set_eager_read_threshold(size); }, "size"_a)
         .def("migrate", [](const PyTargetHandle& t, const std::string& address, uint16_t provider_id, bool remove_source,
-                           size_t transfer_size) {
-            mochi::warabi::MigrationOptions opt;
-            opt.remove_source = remove_source;
-            opt.transfer_size = transfer_size;
+                           size_t transfer_size, py::object new_root, py::object merge_config) {
+            auto opt = kinako::python::warabi::migration_options(remove_source, transfer_size, new_root, merge_config);
             mochi::warabi::MigrationResult res;
             {
                 kinako::python::GilRelease nogil;
@@ -224,7 +223,8 @@ PYBIND11_MODULE(_pywarabi_client, m) {
             py::dict out;
             for (auto& [from, to] : res) out[py::cast(PyRegionID{from})] = py::cast(PyRegionID{to});
             return out;
-        }, "address"_a, "provider_id"_a, "remove_source"_a = true, "transfer_size"_a = size_t(16) << 20);
+        }, "address"_a, "provider_id"_a, "remove_source"_a = true, "transfer_size"_a = size_t(16) << 20,
+           "new_root"_a = py::none(), "merge_config"_a = py::none());
 
     py::class_<PyClient>(m, "Client")
         .def(py::init([](py::object engine) {

@@ -3,6 +3,7 @@
 #include <mochi/warabi/provider.hpp>
 
 #include "../common/capsules.hpp"
+#include "migration_options.hpp"
 
 #include <pybind11/pybind11.h>
 #include "../common/gil_release.hpp"
@@ -59,10 +60,8 @@ PYBIND11_MODULE(_pywarabi_server, m) {
             return py::module_::import("json").attr("loads")(p.p().get_config());
         })
         .def("migrate", [](const PyProvider& p, const std::string& address, uint16_t provider_id, bool remove_source,
-                           size_t transfer_size) {
-            mochi::warabi::MigrationOptions opt;
-            opt.remove_source = remove_source;
-            opt.transfer_size = transfer_size;
+                           size_t transfer_size, py::object new_root, py::object merge_config) {
+            auto opt = kinako::python::warabi::migration_options(remove_source, transfer_size, new_root, merge_config);
             mochi::warabi::MigrationResult res;
             {
                 kinako::python::GilRelease nogil;
@@ -75,5 +74,6 @@ PYBIND11_MODULE(_pywarabi_server, m) {
                 out[region(py::bytes(reinterpret_cast<const char*>(from.data()), 16))] =
                     region(py::bytes(reinterpret_cast<const char*>(to.data()), 16));
             return out;
-        }, "address"_a, "provider_id"_a, "remove_source"_a = true, "transfer_size"_a = size_t(16) << 20);
+        }, "address"_a, "provider_id"_a, "remove_source"_a = true, "transfer_size"_a = size_t(16) << 20,
+           "new_root"_a = py::none(), "merge_config"_a = py::none());
 }

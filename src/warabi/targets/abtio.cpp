@@ -118,6 +118,13 @@ class AbtioTarget : public Target {
                 {"alignment", alignment_}, {"sync", sync_},             {"directio", directio_},
                 {"abt_io", abt_io_}};
     }
+    // Same layout and I/O settings; the file is created and never replaced.
+    json blank_config() const override {
+        json c = config();
+        c["create_if_missing"] = true;
+        c["override_if_exists"] = false;
+        return c;
+    }
     size_t buffer_alignment() const override { return directio_ ? kDirectAlign : 64; }
 
     RegionID create(size_t size) override {

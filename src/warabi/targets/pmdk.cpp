@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -86,6 +87,16 @@ class PmdkTarget : public Target {
     json config() const override {
         json c = {{"path", path_}, {"override_if_exists", override_}};
         if (create_size_) c["create_if_missing_with_size"] = create_size_;
+        return c;
+    }
+    // A pool as large as this one (pools do not grow), created and never replaced.
+    json blank_config() const override {
+        json c = config();
+        struct stat st;
+        uint64_t size = create_size_;
+        if (::stat(path_.c_str(), &st) == 0) size = std::max<uint64_t>(size, uint64_t(st.st_size));
+        c["create_if_missing_with_size"] = std::max(size, kMinPoolSize);
+        c["override_if_exists"] = false;
         return c;
     }
 

@@ -6,15 +6,18 @@
 
 #include "../../../src/warabi/io_pool.hpp"
 #include "../../../src/warabi/protocol.hpp"
+#include "../../../src/warabi/remote_target.hpp"
 
 #include <gtest/gtest.h>
 
 #include "../common/temp_dir.hpp"
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 using namespace mochi;
@@ -182,7 +185,7 @@ TEST_F(WarabiRpc, MalformedRequestsGetErrorsAndTheServerKeepsServing) {
     auto self = engine.self();
     for (const char* name : {"warabi_create", "warabi_write", "warabi_write_eager", "warabi_persist",
                              "warabi_create_write", "warabi_create_write_eager", "warabi_read", "warabi_read_eager",
-                             "warabi_erase", "warabi_migrate"}) {
+                             "warabi_erase", "warabi_migrate", "warabi_install_target"}) {
         for (std::string junk : {std::string(), std::string("x"), std::string(100, '\xff')}) {
             auto resp = engine.forward(self, name, junk, 3);
             warabi::wire::Reader r(resp.output());
@@ -245,4 +248,111 @@ TEST_F(WarabiRpc, ClientErrors) {
     EXPECT_EQ(code_of([&] { none.wait(); }), ErrorCode::InvalidArgument);
     EXPECT_EQ(code_of([] { warabi::TargetHandle().create(1); }), ErrorCode::InvalidArgument);
     EXPECT_EQ(code_of([&] { warabi::Provider(engine, 7, "{not json"); }), ErrorCode::InvalidConfig);
+}
+
+// A provider started without a target: data requests get NoTarget, the provider keeps serving.
+TEST_F(WarabiRpc, TargetlessProviderAnswersNoTarget) {
+    warabi::Provider provider(engine, 8, "{}");
+    EXPECT_FALSE(json::parse(provider.get_config()).contains("target"));
+    EXPECT_EQ(code_of([&] { provider.target(); }), ErrorCode::NoTarget);
+    EXPECT_EQ(code_of([&] { provider.snapshot(tmpdir() + "/never"); }), ErrorCode::NoTarget);
+    EXPECT_FALSE(std::filesystem::exists(tmpdir() + "/never"));
+    warabi::Client client(engine);
+    auto t = client.make_target_handle(engine.self(), 8);
+    for (int i = 0; i < 3; i++) {
+        try {
+            t.create(10);
+            ADD_FAILURE() << "create on a target-less provider succeeded";
+        } catch (const warabi::Exception& e) {
+            EXPECT_EQ(e.code(), ErrorCode::NoTarget);
+            EXPECT_STREQ(warabi::error_name(e.code()), "no target");
+            EXPECT_NE(std::string(e.what()).find("warabi provider 8 has no target"), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_EQ(code_of([&] { t.create_and_write(std::string(5000, 'x').data(), 5000); }), ErrorCode::NoTarget);
+}
+
+// The install RPC, as a migration's source sends it: refused into a provider with a target,
+// accepted once into a target-less one, even when two installs race.
+TEST_F(WarabiRpc, InstallTargetOnlyIntoATargetlessProvider) {
+    warabi::Provider full(engine, 9, R"({"target":{"type":"memory"}})");
+    warabi::Provider empty(engine, 10, "{}");
+    warabi::Client client(engine);
+    auto to_full = client.make_target_handle(engine.self(), 9), to_empty = client.make_target_handle(engine.self(), 10);
+    EXPECT_EQ(warabi::detail::remote_target_type(to_full), std::optional<std::string>("memory"));
+    EXPECT_EQ(warabi::detail::remote_target_type(to_empty), std::nullopt);
+    try {
+        warabi::detail::remote_install_target(to_full, "memory", json::object(), std::nullopt);
+        ADD_FAILURE() << "installed over an existing target";
+    } catch (const warabi::Exception& e) {
+        EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("warabi provider 9 already has a \"memory\" target"), std::string::npos)
+            << e.what();
+    }
+    // A bad config is the registry's error, and leaves the provider installable.
+    EXPECT_EQ(code_of([&] { warabi::detail::remote_install_target(to_empty, "abtio", json::object(), std::nullopt); }),
+              ErrorCode::InvalidConfig);
+    static int run = 0;  // fresh pool files under --gtest_repeat
+    run++;
+    std::atomic<int> ok{0}, refused{0};
+    std::vector<std::thread> racers;
+    for (int i = 0; i < 2; i++)
+        racers.emplace_back([&, i] {
+            json cfg = target_cfg("pmdk", "install-race-" + std::to_string(run) + "-" + std::to_string(i));
+            ErrorCode c = code_of([&] { warabi::detail::remote_install_target(to_empty, "pmdk", cfg, std::nullopt); });
+            (c == ErrorCode::Success ? ok : refused)++;
+            EXPECT_TRUE(c == ErrorCode::Success || c == ErrorCode::InvalidArgument) << warabi::error_name(c);
+        });
+    for (auto& r : racers) r.join();
+    EXPECT_EQ(ok.load(), 1);
+    EXPECT_EQ(refused.load(), 1);
+    EXPECT_EQ(json::parse(empty.get_config())["target"]["type"], "pmdk");
+    auto region = to_empty.create_and_write("installed", 9, true);
+    char out[9];
+    to_empty.read(region, 0, out, 9);
+    EXPECT_EQ(std::string(out, 9), "installed");
+}
+
+// Provider::migrate into a target-less provider: an abtio target is installed under new_root
+// with merge_config applied; remove_source leaves the source without a target or file.
+TEST_F(WarabiRpc, MigrateInstallsAFileTargetUnderNewRoot) {
+    namespace fs = std::filesystem;
+    static int run = 0;  // fresh directories under --gtest_repeat
+    std::string tag = std::to_string(run++);
+    std::string src_dir = tmpdir() + "/mig-src" + tag, dst_dir = tmpdir() + "/mig-dst" + tag;
+    fs::create_directories(src_dir);
+    fs::create_directories(dst_dir);
+    json src_cfg = {{"target", {{"type", "abtio"}, {"config", {{"path", src_dir + "/data.abtio"}, {"create_if_missing", true}}}}}};
+    warabi::Provider src(engine, 11, src_cfg.dump());
+    warabi::Provider dst(engine, 12, R"({"transfer_manager":{"type":"__default__"}})");
+    std::vector<std::string> data = {std::string(), std::string(100, 'a'), std::string(3 << 20, 'b')};
+    std::vector<warabi::RegionID> ids;
+    for (auto& d : data) {
+        ids.push_back(src.target().create(d.size()));
+        src.target().write(ids.back(), 0, d.data(), d.size());
+    }
+    warabi::MigrationOptions opt;
+    opt.transfer_size = 1 << 20;
+    opt.new_root = dst_dir + "/missing";
+    EXPECT_EQ(code_of([&] { src.migrate(engine.self().to_string(), 12, opt); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(src.target().list().size(), data.size());  // nothing moved, nothing erased
+    opt.new_root = dst_dir;
+    opt.merge_config = {{"alignment", 4096}};
+    auto result = src.migrate(engine.self().to_string(), 12, opt);
+    ASSERT_EQ(result.size(), data.size());
+    auto cfg = json::parse(dst.get_config())["target"];
+    EXPECT_EQ(cfg["type"], "abtio");
+    EXPECT_EQ(cfg["config"]["path"], dst_dir + "/data.abtio");
+    EXPECT_EQ(cfg["config"]["alignment"], 4096);
+    for (auto& [from, to] : result) {
+        size_t i = std::find(ids.begin(), ids.end(), from) - ids.begin();
+        ASSERT_LT(i, ids.size());
+        std::string back(data[i].size(), '\0');
+        dst.target().read(to, 0, back.data(), back.size());
+        EXPECT_EQ(back, data[i]) << i;
+    }
+    EXPECT_EQ(code_of([&] { src.target(); }), ErrorCode::NoTarget);
+    EXPECT_FALSE(json::parse(src.get_config()).contains("target"));
+    EXPECT_FALSE(fs::exists(src_dir + "/data.abtio"));
+    EXPECT_TRUE(fs::exists(dst_dir + "/data.abtio"));
 }
