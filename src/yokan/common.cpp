@@ -24,6 +24,11 @@ void check_mode(int32_t mode) {
         int32_t a, b;
         const char* names;
     };
+    // Most calls carry no mode, or a single one: answer them without walking the table.
+    constexpr int32_t kPaired = YOKAN_MODE_APPEND | YOKAN_MODE_NEW_ONLY | YOKAN_MODE_EXIST_ONLY | YOKAN_MODE_SUFFIX |
+                                YOKAN_MODE_LUA_FILTER | YOKAN_MODE_LIB_FILTER;
+    const int32_t paired = mode & kPaired;
+    if (mode >= 0 && mode < (YOKAN_MODE_EXTRA << 1) && (paired & (paired - 1)) == 0) return;
     static const Pair forbidden[] = {
         {YOKAN_MODE_APPEND, YOKAN_MODE_NEW_ONLY, "APPEND and NEW_ONLY"},
         {YOKAN_MODE_NEW_ONLY, YOKAN_MODE_EXIST_ONLY, "NEW_ONLY and EXIST_ONLY"},

@@ -7,6 +7,7 @@
 // payloads in flight at once; larger or surplus ones are simply freed.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,6 +20,11 @@ class BufferPool {
     // A buffer of exactly n bytes; its contents are unspecified.
     std::string take(size_t n) {
         std::string b;
+        // Nothing kept (small responses never are): skip the lock, a fair share of a small call.
+        if (kept_.load(std::memory_order_relaxed) == 0) {
+            b.resize(n);
+            return b;
+        }
         {
             std::lock_guard<std::mutex> lock(mutex_);
             // Prefer a kept buffer big enough; otherwise any (it grows, and is kept again).
@@ -30,6 +36,7 @@ class BufferPool {
             if (pick < free_.size()) {
                 b = std::move(free_[pick]);
                 free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(pick));
+                kept_.store(free_.size(), std::memory_order_relaxed);
             }
         }
         b.resize(n);  // fills only what was never written: recycled buffers keep their size
@@ -40,6 +47,7 @@ class BufferPool {
         if (b.capacity() < kMinKept || b.capacity() > kMaxKeptBytes) return;
         std::lock_guard<std::mutex> lock(mutex_);
         if (free_.size() < kMaxKept) free_.push_back(std::move(b));
+        kept_.store(free_.size(), std::memory_order_relaxed);
     }
 
   private:
@@ -48,6 +56,9 @@ class BufferPool {
     static constexpr size_t kMaxKeptBytes = size_t(64) << 20;  // do not pin huge transfers
     std::mutex mutex_;
     std::vector<std::string> free_;
+    // free_.size(), readable without the lock. A stale read only costs a fresh buffer (a kept
+    // one is missed) or a lock taken for nothing; it never hands out a buffer twice.
+    std::atomic<size_t> kept_{0};
 };
 
 }  // namespace mochi::margo
