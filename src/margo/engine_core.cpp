@@ -41,10 +41,9 @@ void RecvBufferPool::give_back(RecvBuffer* b) {
     free_.emplace_back(b);
 }
 
-RecvLease RecvBufferPool::lease(RecvBuffer* b) {
-    auto self = shared_from_this();
-    return RecvLease(b, [self](RecvBuffer* p) { self->give_back(p); });
-}
+RecvLease RecvBufferPool::lease(RecvBuffer* b) { return RecvLease(b, RecvLeaseReturn{shared_from_this()}); }
+
+void RecvLeaseReturn::operator()(RecvBuffer* b) const { pool->give_back(b); }
 
 void RecvBufferPool::detach_engine() {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -69,7 +69,15 @@ class PostedList {
   private:
     RecvBuffer* head_ = nullptr;
 };
-using RecvLease = std::shared_ptr<RecvBuffer>;  // deleter returns the buffer to its pool
+class RecvBufferPool;
+// Gives a leased buffer back to its pool; holds the pool so a lease may outlive the engine.
+struct RecvLeaseReturn {
+    std::shared_ptr<RecvBufferPool> pool;
+    void operator()(RecvBuffer* b) const;
+};
+// A received message's buffer, held while the request or response that views it lives. One
+// owner at a time (a unique_ptr): a shared_ptr with a deleter cost an allocation per message.
+using RecvLease = std::unique_ptr<RecvBuffer, RecvLeaseReturn>;
 
 class RecvBufferPool : public std::enable_shared_from_this<RecvBufferPool> {
   public:
