@@ -269,6 +269,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     std::shared_ptr<Pool> progress_pool_, rpc_pool_;
 
     mutable std::mutex registry_mutex_;
+    std::atomic<bool> any_response_disabled_{false};  // set once any RPC disables responses
     std::map<std::pair<uint64_t, uint16_t>, std::shared_ptr<RpcEntry>> registry_;
 
     std::mutex pending_mutex_;

@@ -122,6 +122,7 @@ void EngineImpl::disable_response(uint64_t rpc_id, uint16_t provider_id, bool di
         slot->pool = rpc_pool_;
     }
     slot->disable_response = disable;
+    if (disable) any_response_disabled_.store(true, std::memory_order_release);
 }
 
 // ---------------------------------------------------------------- sending
@@ -180,7 +181,10 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
     call->seq = next_seq_.fetch_add(1);
     if (timeout_ms > 0)
         call->deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(timeout_ms * 1000));
-    if (auto entry = find_entry(rpc_id, provider_id)) call->no_response = entry->disable_response;
+    // Only an RPC marked "responses disabled" changes the call; until one is, skip the lookup
+    // (a registry lock and a map walk on every forward).
+    if (any_response_disabled_.load(std::memory_order_acquire))
+        if (auto entry = find_entry(rpc_id, provider_id)) call->no_response = entry->disable_response;
 
     if (target.raw() == self_raw_) {
         // Calls to ourselves never touch the transport.
