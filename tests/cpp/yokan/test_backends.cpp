@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../common/reexec.hpp"
 #include "../common/temp_dir.hpp"
 
 #include <fcntl.h>
@@ -35,7 +36,6 @@ using namespace mochi::yokan;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-extern char** environ;
 
 namespace {
 
@@ -897,26 +897,11 @@ TEST_P(CrashTest, AcknowledgedWritesSurviveKill9) {
     json cfg = sync_config(type, dir.path);
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
-    // Everything the child needs is prepared before fork (only exec runs in between).
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e)
-        if (strncmp(*e, "KINAKO_YK_CRASH_", 16) != 0) env_strings.emplace_back(*e);
-    env_strings.push_back("KINAKO_YK_CRASH_TYPE=" + type);
-    env_strings.push_back("KINAKO_YK_CRASH_CONFIG=" + cfg.dump());
-    env_strings.push_back("KINAKO_YK_CRASH_FD=" + std::to_string(fds[1]));
-    std::vector<char*> envp;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::string self = fs::read_symlink("/proc/self/exe").string();
-    char* argv[] = {self.data(), nullptr};
-
-    pid_t pid = fork();
+    pid_t pid = kinako::testing::spawn_self("KINAKO_YK_CRASH_",
+                                            {"KINAKO_YK_CRASH_TYPE=" + type, "KINAKO_YK_CRASH_CONFIG=" + cfg.dump(),
+                                             "KINAKO_YK_CRASH_FD=" + std::to_string(fds[1])},
+                                            fds[0]);
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        close(fds[0]);
-        execve(self.c_str(), argv, envp.data());
-        _exit(127);
-    }
     close(fds[1]);
     // Let the child acknowledge some writes, then kill it while it is writing.
     const uint64_t kill_after = 150;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../common/reexec.hpp"
 #include "../common/temp_dir.hpp"
 
 #include <fcntl.h>
@@ -40,7 +41,6 @@ using namespace mochi::yokan;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-extern char** environ;
 
 namespace {
 
@@ -745,26 +745,13 @@ TEST_F(LogCompactionTest, Kill9DuringCompactionLosesNothingAcknowledged) {
         SCOPED_TRACE("round " + std::to_string(round) + (sync ? " (sync)" : ""));
         int fds[2];
         ASSERT_EQ(pipe(fds), 0);
-        // Everything the child needs is prepared before fork (only exec runs in between).
-        std::vector<std::string> env_strings;
-        for (char** e = environ; *e; ++e)
-            if (strncmp(*e, "KINAKO_YLC_", 11) != 0) env_strings.emplace_back(*e);
-        env_strings.push_back("KINAKO_YLC_PATH=" + path().string());
-        env_strings.push_back(std::string("KINAKO_YLC_SYNC=") + (sync ? "1" : "0"));
-        env_strings.push_back("KINAKO_YLC_SEED=" + std::to_string(round + 1));
-        env_strings.push_back("KINAKO_YLC_FD=" + std::to_string(fds[1]));
-        std::vector<char*> envp;
-        for (auto& s : env_strings) envp.push_back(s.data());
-        envp.push_back(nullptr);
-        std::string self = fs::read_symlink("/proc/self/exe").string();
-        char* argv[] = {self.data(), nullptr};
-        pid_t pid = fork();
+        pid_t pid = kinako::testing::spawn_self("KINAKO_YLC_",
+                                                {"KINAKO_YLC_PATH=" + path().string(),
+                                                 std::string("KINAKO_YLC_SYNC=") + (sync ? "1" : "0"),
+                                                 "KINAKO_YLC_SEED=" + std::to_string(round + 1),
+                                                 "KINAKO_YLC_FD=" + std::to_string(fds[1])},
+                                                fds[0]);
         ASSERT_GE(pid, 0);
-        if (pid == 0) {
-            close(fds[0]);
-            execve(self.c_str(), argv, envp.data());
-            _exit(127);
-        }
         close(fds[1]);
         std::optional<Op> in_flight;
         uint64_t acked = 0;
