@@ -2,7 +2,9 @@
 // memory, abtio and pmdk targets, over na+sm and tcp, between two processes (fork).
 // Baselines measured in the same run: the engine's own bulk pull of the same sizes between
 // the same two processes (raw RMA), memcpy, and pwrite/pread on a file in the same directory.
-// Prints medians and the ratios the goals are stated in (memory vs RMA, abtio vs file).
+// Prints medians and the ratios the goals are stated in (memory vs RMA, abtio vs file). Memory
+// and pmdk writes are also compared with an RPC whose handler pulls the same bytes from the
+// client: the raw pull is initiated by the client, a write's pull by the server.
 // abtio runs twice: buffered (the default config, against the page cache) and with
 // "directio" (against a local process's own O_DIRECT pwrite/pread, in the same rounds).
 //
@@ -100,6 +102,16 @@ const char* size_name(size_t s) { return s == 4096 ? "4KiB" : s == (1u << 20) ? 
     std::vector<char> raw(size_t(64) << 20, 'r');
     margo::Bulk bulk = engine.expose(raw.data(), raw.size(), margo::BulkAccess::ReadWrite);
     engine.define("bench_bulk", [&](const margo::Request& r) { r.respond(bulk.serialize()); });
+    // The same-direction baseline of a write: an RPC whose handler pulls `size` bytes from the
+    // caller's exposed memory (input: 8-byte size, then the caller's serialized bulk).
+    engine.define("bench_rpc_pull", [&](const margo::Request& r) {
+        std::string_view in = r.input();
+        uint64_t size = 0;
+        memcpy(&size, in.data(), sizeof(size));
+        margo::Bulk remote = engine.deserialize_bulk(in.substr(sizeof(size)));
+        engine.transfer(margo::BulkOp::Pull, r.source(), remote, 0, bulk, 0, size);
+        r.respond("");
+    });
     std::string pid = std::to_string(getpid());
     warabi::Provider memory(engine, 1, R"({"target":{"type":"memory"}})");
     warabi::Provider abtio(engine, 2, R"({"target":{"type":"abtio","config":{"path":")" + dir + "/bench-" + pid +
@@ -163,6 +175,8 @@ void run(const std::string& proto, const std::string& label, const std::string& 
                 abort();
             }
         };
+        margo::Bulk data_bulk = engine.expose(data.data(), data.size(), margo::BulkAccess::ReadOnly);
+        const std::string data_bulk_wire = data_bulk.serialize();
         warabi::Client client(engine);
         const char* names[] = {"", "memory", "abtio", "pmdk", "abtio_direct"};
         for (int pid = 1; pid <= 4; pid++) {
@@ -178,7 +192,15 @@ void run(const std::string& proto, const std::string& label, const std::string& 
                 std::vector<std::function<void()>> ops = {
                     [&] { target.write(region, 0, data.data(), s); },
                     [&] { target.read(region, 0, out.data(), s); }};
-                if (!file_target) ops.push_back([&] { engine.transfer(margo::BulkOp::Pull, server, remote, 0, local, 0, s); });
+                if (!file_target) {
+                    ops.push_back([&] { engine.transfer(margo::BulkOp::Pull, server, remote, 0, local, 0, s); });
+                    // What a write does besides Warabi's own work: an RPC, then the server pulls.
+                    ops.push_back([&] {
+                        uint64_t size = s;
+                        std::string in(reinterpret_cast<const char*>(&size), sizeof(size));
+                        engine.forward(server, "bench_rpc_pull", in + data_bulk_wire);
+                    });
+                }
                 if (pid == 4) {
                     if (dfd < 0) {
                         printf("%s target=abtio_direct: O_DIRECT is not supported in %s\n", label.c_str(), dir.c_str());
@@ -199,7 +221,9 @@ void run(const std::string& proto, const std::string& label, const std::string& 
                        "write/memcpy=%.0f%%",
                        label.c_str(), names[pid], size_name(s), w, r, ref, 100 * w / wref, ref, 100 * r / rref,
                        100 * w / memcpy_bw.at(s));
-                if (pid == 1 || pid == 3) printf(" raw_rma_same_rounds_GBps=%.2f", bw[2]);
+                if (pid == 1 || pid == 3)
+                    printf(" raw_rma_same_rounds_GBps=%.2f rpc_then_server_pull_GBps=%.2f write/rpc_then_server_pull=%.0f%%",
+                           bw[2], bw[3], 100 * w / bw[3]);
                 if (pid == 4) printf(" local_odirect_same_rounds_write_GBps=%.2f read_GBps=%.2f", bw[2], bw[3]);
                 if (file_target) {
                     // A file target moves every byte twice, across the processes (RMA) and
