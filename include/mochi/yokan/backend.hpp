@@ -37,7 +37,6 @@ using IdList = std::vector<uint64_t>;
 class KeySpan {
   public:
     KeySpan() = default;
-    KeySpan(const std::string_view* data, size_t size) : data_(data), size_(size) {}
     KeySpan(const std::string_view& one) : data_(&one), size_(1) {}
     // For call arguments only (`b.erase({"a", "b"})`): the list's array lives until the end
     // of the full expression, so a KeySpan variable initialized this way would dangle.
