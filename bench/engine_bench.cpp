@@ -136,7 +136,10 @@ int main(int argc, char** argv) {
         return 0;
     }
     int iters = argc > 1 ? atoi(argv[1]) : 20000;
-    run("na+sm", iters);
-    run("ofi+tcp://127.0.0.1", iters);
+    // KINAKO_BENCH_PROTOCOLS=na+sm (or tcp) runs one transport only.
+    const char* only = std::getenv("KINAKO_BENCH_PROTOCOLS");
+    auto wanted = [&](const char* label) { return !only || std::string(only).find(label) != std::string::npos; };
+    if (wanted("na+sm")) run("na+sm", iters);
+    if (wanted("tcp")) run("ofi+tcp://127.0.0.1", iters);
     return 0;
 }

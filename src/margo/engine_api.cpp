@@ -32,7 +32,12 @@ Engine::Engine(const std::string& address, Mode mode, const std::string& json_co
     impl_ = std::move(impl);
 }
 
-std::string Address::to_string() const { return engine_ ? engine_->address_string(raw_) : std::string(); }
+std::string Address::to_string() const { return engine_ ? engine_->address_string(raw()) : std::string(); }
+
+const std::string& Address::empty_raw() {
+    static const std::string empty;
+    return empty;
+}
 
 void Address::shutdown() const {
     if (!engine_) throw Exception("margo_shutdown_remote_instance", Status::InvalidArg, "null address");

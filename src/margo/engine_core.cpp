@@ -61,6 +61,7 @@ EngineImpl::EngineImpl(const std::string& address, Mode mode, const std::string&
     if (!proto_.host.empty() && proto_.provider != "shm") bind = kinako::margo::host_to_raw(proto_);
     ep_ = std::make_unique<kinako::na::Endpoint>(proto_.provider, bind);
     self_raw_ = ep_->name();
+    self_shared_ = std::make_shared<const std::string>(self_raw_);
     eager_payload_max_ = cfg_.eager_size - sizeof(kinako::margo::MsgHeader) - 256;
     cfg_.json["mercury"]["address"] = address_string(self_raw_);
     cfg_.json["mercury"]["listening"] = mode == Mode::Server;

@@ -8,7 +8,9 @@
 #include "config.hpp"
 #include "eventual.hpp"
 #include "payload_buffers.hpp"
+#include "out_message.hpp"
 #include "protocol.hpp"
+#include "source_cache.hpp"
 #include "scheduler.hpp"
 
 #include <atomic>
@@ -96,7 +98,7 @@ class RecvBufferPool : public std::enable_shared_from_this<RecvBufferPool> {
 
 struct PendingCall {
     std::weak_ptr<EngineImpl> engine;
-    std::string target_raw;
+    std::shared_ptr<const std::string> target_raw;  // shared with the target Address
     fi_addr_t dest = FI_ADDR_UNSPEC;
     uint64_t seq = 0;
     uint64_t rpc_id = 0;
@@ -161,7 +163,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     void start();  // after construction, once shared_from_this works
 
     Address make_address(std::string raw) { return Address(shared_from_this(), std::move(raw)); }
-    Address self() { return make_address(self_raw_); }
+    Address self() { return Address(shared_from_this(), self_shared_); }
     // The transport address of a peer; a peer we cannot reach (e.g. a finalized engine of this
     // process) raises Exception(op, HostUnreach) naming it.
     fi_addr_t resolve_peer(const std::string& raw, const char* op);
@@ -235,7 +237,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     void progress_or_yield();
     // A caller thread that could not take the progress lock waits here (see engine_core.cpp).
     void wait_for_driver(Eventual& done, Clock::time_point until);
-    void send_message(fi_addr_t dest, std::string msg, const std::shared_ptr<PendingCall>& call,
+    void send_message(fi_addr_t dest, kinako::margo::OutMessage& msg, const std::shared_ptr<PendingCall>& call,
                       const std::string& peer_raw, Clock::time_point deadline);
     // An operation could not be posted yet (-FI_EAGAIN): progress once more, or throw `what`
     // with Timeout past the deadline, HostUnreach when the peer is found gone, Canceled when
@@ -261,6 +263,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     std::unique_ptr<kinako::na::Endpoint> ep_;
     // Our raw address, kept after finalize closes ep_ (self() still answers then).
     std::string self_raw_;
+    std::shared_ptr<const std::string> self_shared_;  // the same, as addresses hold it
     size_t eager_payload_max_ = 0;
 
     mutable std::mutex layout_mutex_;  // pools_, xstreams_ and cfg_ changed at run time
@@ -289,6 +292,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     BufferPoolPtr payload_buffers_ = std::make_shared<margo::BufferPool>();
     std::atomic<int> posted_{0};
     PostedList posted_list_;  // guarded by progress_mutex_
+    kinako::margo::SourceCache sources_;  // guarded by progress_mutex_
 
     std::mutex progress_mutex_;  // whoever holds it polls the completion queue
     std::atomic<int> external_waiters_{0};

@@ -21,6 +21,7 @@ using kinako::margo::kMagic;
 using kinako::margo::kNoResponse;
 using kinako::margo::MsgHeader;
 using kinako::margo::MsgType;
+using kinako::margo::OutMessage;
 
 namespace {
 
@@ -43,8 +44,9 @@ struct SendOp : kinako::na::Operation {
     }
 };
 
-std::string make_header(MsgType type, uint8_t flags, uint16_t provider_id, int32_t status, uint64_t rpc_id,
-                        uint64_t seq, uint64_t payload_size, size_t extra) {
+// A message with its header filled in; `extra` bytes (address, payload) are still to come.
+OutMessage make_header(MsgType type, uint8_t flags, uint16_t provider_id, int32_t status, uint64_t rpc_id,
+                       uint64_t seq, uint64_t payload_size, size_t extra) {
     MsgHeader h{};
     h.magic = kMagic;
     h.type = static_cast<uint8_t>(type);
@@ -54,13 +56,10 @@ std::string make_header(MsgType type, uint8_t flags, uint16_t provider_id, int32
     h.rpc_id = rpc_id;
     h.seq = seq;
     h.payload_size = payload_size;
-    std::string msg;
-    msg.reserve(sizeof(h) + extra);
-    msg.append(reinterpret_cast<const char*>(&h), sizeof(h));
-    return msg;
+    return OutMessage(h, extra);
 }
 
-MsgHeader* header_of(std::string& msg) { return reinterpret_cast<MsgHeader*>(msg.data()); }
+MsgHeader* header_of(OutMessage& msg) { return msg.header(); }
 
 }  // namespace
 
@@ -143,7 +142,7 @@ void EngineImpl::retry_post(const char* what, const std::string& peer_raw, Clock
     progress_or_yield();
 }
 
-void EngineImpl::send_message(fi_addr_t dest, std::string msg, const std::shared_ptr<PendingCall>& call,
+void EngineImpl::send_message(fi_addr_t dest, OutMessage& msg, const std::shared_ptr<PendingCall>& call,
                               const std::string& peer_raw, Clock::time_point deadline) {
     auto next_probe = Clock::now() + std::chrono::seconds(1);
     if (msg.size() <= ep_->inject_size()) {
@@ -153,7 +152,7 @@ void EngineImpl::send_message(fi_addr_t dest, std::string msg, const std::shared
         return;
     }
     auto* op = new SendOp();
-    op->msg = std::move(msg);
+    op->msg = msg.take();
     op->call = call;
     op->engine = weak_from_this();
     int ret;
@@ -176,7 +175,7 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
     if (target.is_null()) throw Exception("margo_forward", Status::InvalidArg, "null address");
     auto call = std::make_shared<PendingCall>();
     call->engine = weak_from_this();
-    call->target_raw = target.raw();
+    call->target_raw = target.raw_;
     call->rpc_id = rpc_id;
     call->seq = next_seq_.fetch_add(1);
     if (timeout_ms > 0)
@@ -219,7 +218,7 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
     const std::string& me = self_raw_;
     uint8_t flags = call->no_response ? kNoResponse : 0;
     bool large = input.size() > eager_payload_max_;
-    std::string msg = make_header(MsgType::Request, flags | (large ? kLarge : 0), provider_id, 0, rpc_id, call->seq,
+    OutMessage msg = make_header(MsgType::Request, flags | (large ? kLarge : 0), provider_id, 0, rpc_id, call->seq,
                                   input.size(), me.size() + (large ? 0 : input.size()));
     header_of(msg)->src_len = static_cast<uint16_t>(me.size());
     msg.append(me);
@@ -242,7 +241,7 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
         pending_[call->seq] = call;
     }
     try {
-        send_message(call->dest, std::move(msg), call, call->target_raw, call->deadline);
+        send_message(call->dest, msg, call, *call->target_raw, call->deadline);
     } catch (...) {
         std::lock_guard<std::mutex> lock(pending_mutex_);
         pending_.erase(call->seq);
@@ -277,7 +276,7 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
         }
         if (!call->done.ready() && now >= next_liveness) {  // `now` of this turn: one clock read per turn
             next_liveness = Clock::now() + std::chrono::seconds(1);
-            if (peer_gone(call->target_raw, call->done)) complete_call(call, Status::HostUnreach);
+            if (peer_gone(*call->target_raw, call->done)) complete_call(call, Status::HostUnreach);
         }
     }
     if (!in_fiber) caller_leaves();
@@ -343,17 +342,17 @@ void EngineImpl::finish_large_response(PendingCall& call) {
     try {
         char* data = call.owned.bytes.data();
         auto mr = ep_->register_memory(data, call.large_size, FI_READ);
-        rma(true, call.dest, call.target_raw, data, mr.desc(), call.large_size, call.large_addr, call.large_key);
+        rma(true, call.dest, *call.target_raw, data, mr.desc(), call.large_size, call.large_addr, call.large_key);
         call.output = call.owned.bytes;
     } catch (const Exception& e) {
         call.status = e.status();
     }
     call.lease.reset();
     // Tell the server it can release its copy.
-    std::string msg = make_header(MsgType::LargeDone, 0, 0, 0, 0, call.seq, 0, 0);
+    OutMessage msg = make_header(MsgType::LargeDone, 0, 0, 0, 0, call.seq, 0, 0);
     header_of(msg)->token = call.large_token;
     try {
-        send_message(call.dest, std::move(msg), nullptr, call.target_raw, Clock::now() + std::chrono::seconds(10));
+        send_message(call.dest, msg, nullptr, *call.target_raw, Clock::now() + std::chrono::seconds(10));
     } catch (...) {
     }
 }
@@ -453,16 +452,23 @@ void EngineImpl::dispatch_request(const MsgHeader& h, RecvBuffer* buf, size_t le
         buffers_->give_back(buf);  // malformed: drop it
         return;
     }
+    std::string_view src(buf->data.get() + sizeof(MsgHeader), h.src_len);
+    const uint64_t generation = ep_->av_generation();
+    const kinako::margo::SourceCache::Entry* peer = sources_.find(src, generation);
+    if (!peer) {
+        auto raw = std::make_shared<const std::string>(src);
+        try {
+            fi_addr_t fi = ep_->resolve(*raw);
+            peer = &sources_.add(std::move(raw), fi, generation);
+        } catch (...) {
+            buffers_->give_back(buf);
+            return;
+        }
+    }
     auto req = std::make_shared<IncomingRequest>();
     req->engine = weak_from_this();
-    std::string src(buf->data.get() + sizeof(MsgHeader), h.src_len);
-    try {
-        req->src_fi = ep_->resolve(src);
-    } catch (...) {
-        buffers_->give_back(buf);
-        return;
-    }
-    req->source = make_address(std::move(src));
+    req->src_fi = peer->fi;
+    req->source = Address(shared_from_this(), peer->raw);
     req->seq = h.seq;
     req->rpc_id = h.rpc_id;
     req->provider_id = h.provider_id;
@@ -571,7 +577,7 @@ void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status s
     }
     if (!ep_ || !running()) return;
     bool large = output.size() > eager_payload_max_;
-    std::string msg = make_header(MsgType::Response, large ? kLarge : 0, req.provider_id, static_cast<int32_t>(status),
+    OutMessage msg = make_header(MsgType::Response, large ? kLarge : 0, req.provider_id, static_cast<int32_t>(status),
                                   req.rpc_id, req.seq, output.size(), large ? 0 : output.size());
     if (large) {
         uint64_t token = next_token_.fetch_add(1);
@@ -588,7 +594,7 @@ void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status s
     } else {
         msg.append(output.data(), output.size());
     }
-    send_message(req.src_fi, std::move(msg), nullptr, req.source.raw(), Clock::now() + std::chrono::seconds(60));
+    send_message(req.src_fi, msg, nullptr, req.source.raw(), Clock::now() + std::chrono::seconds(60));
 }
 
 void EngineImpl::expire_large_responses() {

@@ -4,6 +4,8 @@
 // xstream that started them; a fiber that blocks (future, mutex, sleep) lets the others run.
 #pragma once
 
+#include "task.hpp"
+
 #include <boost/fiber/all.hpp>
 
 #include <atomic>
@@ -20,7 +22,6 @@
 namespace kinako::margo {
 
 class Xstream;
-using Task = std::function<void()>;
 
 class Pool {
   public:

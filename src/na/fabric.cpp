@@ -214,6 +214,7 @@ void Endpoint::forget(const std::string& raw) {
     std::lock_guard<std::mutex> lock(av_mutex_);
     auto it = av_cache_.find(raw);
     if (it == av_cache_.end()) return;
+    av_generation_.fetch_add(1, std::memory_order_acq_rel);
     fi_av_remove(av_, &it->second, 1, 0);
     av_cache_.erase(it);
 }

@@ -65,6 +65,9 @@ class Endpoint {
     // Resolves a raw address to an fi_addr_t (inserted once, then cached).
     fi_addr_t resolve(const std::string& raw);
     void forget(const std::string& raw);
+    // Changes whenever forget() drops an address: caches of resolve() results built at an
+    // older generation must resolve again.
+    uint64_t av_generation() const { return av_generation_.load(std::memory_order_acquire); }
 
     // Posting: return 0, -FI_EAGAIN (caller must progress and retry) or another negative error.
     int post_send(fi_addr_t dest, const void* buf, size_t len, void* desc, Operation* op);
@@ -107,6 +110,7 @@ class Endpoint {
     std::atomic<uint64_t> next_key_{1};
     std::mutex av_mutex_;
     std::unordered_map<std::string, fi_addr_t> av_cache_;
+    std::atomic<uint64_t> av_generation_{0};
 };
 
 // Raises std::runtime_error with the libfabric message.

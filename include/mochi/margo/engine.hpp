@@ -34,20 +34,26 @@ uint64_t rpc_id_of(std::string_view name);
 class Address {
   public:
     Address() = default;
-    const std::string& raw() const { return raw_; }  // transport address bytes
+    const std::string& raw() const { return raw_ ? *raw_ : empty_raw(); }  // transport address bytes
     std::string to_string() const;
     bool is_null() const { return !engine_; }
-    bool operator==(const Address& other) const { return raw_ == other.raw_; }
-    bool operator!=(const Address& other) const { return raw_ != other.raw_; }
+    bool operator==(const Address& other) const { return raw_ == other.raw_ || raw() == other.raw(); }
+    bool operator!=(const Address& other) const { return !(*this == other); }
     // Asks the peer to finalize itself (it must have enabled remote shutdown).
     void shutdown() const;
 
   private:
     friend class detail::EngineImpl;
     friend class Engine;
-    Address(std::shared_ptr<detail::EngineImpl> e, std::string raw) : engine_(std::move(e)), raw_(std::move(raw)) {}
+    Address(std::shared_ptr<detail::EngineImpl> e, std::string raw)
+    : engine_(std::move(e)), raw_(std::make_shared<const std::string>(std::move(raw))) {}
+    Address(std::shared_ptr<detail::EngineImpl> e, std::shared_ptr<const std::string> raw)
+    : engine_(std::move(e)), raw_(std::move(raw)) {}
+    static const std::string& empty_raw();
     std::shared_ptr<detail::EngineImpl> engine_;
-    std::string raw_;
+    // Shared and immutable: copying an address (every request carries its source) costs a
+    // reference count, not a string allocation.
+    std::shared_ptr<const std::string> raw_;
 };
 
 // Exposed memory: a registered buffer plus what a peer needs to reach it. Serializable.
