@@ -46,6 +46,24 @@ nlohmann::json warabi_options(const std::string& text, const char* op) {
     if (!j.is_object()) throw Exception(std::string("warabi ") + op + ": options must be a JSON object, got " + text);
     return j;
 }
+
+// "new_root" and "merge_config", the options of a migrate or restore that installs a target
+// into a provider without one.
+void warabi_install_options(const nlohmann::json& given, const char* op, std::string& new_root,
+                            nlohmann::json& merge_config) {
+    if (given.contains("new_root")) {
+        const auto& r = given["new_root"];
+        if (!r.is_string() || r.get<std::string>().empty())
+            throw Exception(std::string("warabi ") + op + ": \"new_root\" must be a non-empty string, got " + r.dump());
+        new_root = r.get<std::string>();
+    }
+    if (given.contains("merge_config")) {
+        const auto& m = given["merge_config"];
+        if (!m.is_object() && !m.is_null())
+            throw Exception(std::string("warabi ") + op + ": \"merge_config\" must be a JSON object, got " + m.dump());
+        if (m.is_object()) merge_config = m;
+    }
+}
 #endif
 
 class YokanComponent : public AbstractComponent {
@@ -111,18 +129,7 @@ class WarabiComponent : public AbstractComponent {
             opts.transfer_size = t.get<uint64_t>();
         }
         // Used when the destination has no target yet and one is installed there.
-        if (given.contains("new_root")) {
-            const auto& r = given["new_root"];
-            if (!r.is_string() || r.get<std::string>().empty())
-                throw Exception("warabi migrate: \"new_root\" must be a non-empty string, got " + r.dump());
-            opts.new_root = r.get<std::string>();
-        }
-        if (given.contains("merge_config")) {
-            const auto& m = given["merge_config"];
-            if (!m.is_object() && !m.is_null())
-                throw Exception("warabi migrate: \"merge_config\" must be a JSON object, got " + m.dump());
-            if (m.is_object()) opts.merge_config = m;
-        }
+        warabi_install_options(given, "migrate", opts.new_root, opts.merge_config);
         provider_->migrate(dest_address, dest_provider_id, opts);
     }
     void snapshot(const std::string& dest_path, const std::string& options_json, bool remove_source) override {
@@ -130,11 +137,14 @@ class WarabiComponent : public AbstractComponent {
         provider_->snapshot(dest_path, remove_source);
     }
     void restore(const std::string& src_path, const std::string& options_json) override {
+        // new_root / merge_config: used when the provider has no target and one like the
+        // snapshot's source is installed.
+        mochi::warabi::RestoreOptions opts;
+        warabi_install_options(warabi_options(options_json, "restore"), "restore", opts.new_root, opts.merge_config);
         // Memory targets keep every id; other targets give restored regions new ids, which
         // only the C++ API returns, so say how many moved.
-        warabi_options(options_json, "restore");
         size_t moved = 0;
-        for (auto& [before, now] : provider_->restore(src_path)) moved += before != now;
+        for (auto& [before, now] : provider_->restore(src_path, opts)) moved += before != now;
         if (moved)
             engine_.log(mochi::margo::LogLevel::Warning,
                         "warabi restore from \"" + src_path + "\": " + std::to_string(moved) +

@@ -14,13 +14,11 @@
 #include "provider_state.hpp"
 #include "remote_target.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <optional>
 
 namespace mochi::warabi::detail {
@@ -58,35 +56,12 @@ void copy_regions(Target& target, const std::vector<RegionInfo>& regions, const 
     }
 }
 
-std::string file_of(const json& config) {
-    return config.is_object() && config.contains("path") && config["path"].is_string() ? config["path"].get<std::string>()
-                                                                                      : std::string();
-}
-
-// The config of the target installed at the destination: a blank copy of the source's, its
-// file moved under new_root (targets without a file ignore new_root), merge_config over it.
-json install_config(const Target& source, const MigrationOptions& options) {
-    json c = source.blank_config();
-    std::string path = file_of(c);
-    if (!path.empty() && !options.new_root.empty())
-        c["path"] = (std::filesystem::path(options.new_root) / std::filesystem::path(path).filename()).string();
-    if (options.merge_config.is_object()) c.merge_patch(options.merge_config);
-    return c;
-}
-
-std::optional<FileIdentity> file_identity(const std::string& path) {
-    struct stat st;
-    if (path.empty() || ::stat(path.c_str(), &st) != 0) return std::nullopt;
-    return FileIdentity{uint64_t(st.st_dev), uint64_t(st.st_ino)};
-}
-
 }  // namespace
 
 MigrationResult ProviderState::migrate(const std::string& dest_address, uint16_t dest_provider_id,
                                        const MigrationOptions& options) {
     if (options.transfer_size == 0) throw Exception(ErrorCode::InvalidArgument, "transfer_size must be at least 1");
-    if (!options.merge_config.is_null() && !options.merge_config.is_object())
-        throw Exception(ErrorCode::InvalidArgument, "merge_config must be a JSON object, got " + options.merge_config.dump());
+    check_merge_config(options.merge_config);
     std::shared_ptr<InstalledTarget> source = current();
     if (!source) target();  // throws NoTarget, naming this provider
     Client client(engine);
@@ -98,13 +73,13 @@ MigrationResult ProviderState::migrate(const std::string& dest_address, uint16_t
     std::optional<std::string> dest_type = detail::remote_target_type(dest);
     const bool install = !dest_type;
     if (install) {
-        json config = install_config(*source->target, options);
+        json config = install_config(source->target->blank_config(), options.new_root, options.merge_config);
         try {
-            remote_install_target(dest, source->type, config, file_identity(file_of(source->target->config())));
+            remote_install_target(dest, source->type, config, file_identity(target_file(source->target->config())));
         } catch (const Exception& e) {
             throw Exception(e.code(), "cannot install a \"" + source->type + "\" target into " + there + ": " + e.what());
         }
-    } else if (!options.new_root.empty() || (options.merge_config.is_object() && !options.merge_config.empty())) {
+    } else if (asks_for_install(options.new_root, options.merge_config)) {
         // Those options describe a target to install: ignoring them would look like they applied.
         throw Exception(ErrorCode::InvalidArgument,
                         there + " already has a \"" + *dest_type +
@@ -137,7 +112,7 @@ MigrationResult ProviderState::migrate(const std::string& dest_address, uint16_t
                                                           ": could not take back its target after a failed migration");
         throw;
     }
-    std::string path = file_of(source->target->config());
+    std::string path = target_file(source->target->config());
     // Unlinked while still open: the target closes when its last reference goes.
     if (!path.empty() && ::unlink(path.c_str()) != 0)
         engine.log(mochi::margo::LogLevel::Warning, "warabi provider " + std::to_string(provider_id) +

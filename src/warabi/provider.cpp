@@ -24,7 +24,7 @@ std::shared_ptr<Target> ProviderState::target() const {
     if (!t)
         throw Exception(ErrorCode::NoTarget, "warabi provider " + std::to_string(provider_id) +
                                                  " has no target (it was started without one, or its target "
-                                                 "migrated away; migrate a target into it first)");
+                                                 "migrated away; migrate a target into it or restore a snapshot into it first)");
     return std::shared_ptr<Target>(t, t->target.get());  // shares ownership with the slot's entry
 }
 
@@ -153,7 +153,9 @@ void Provider::change_pool(const std::string& pool) {
 }
 
 void Provider::snapshot(const std::string& dest_dir, bool remove_source) { state_->snapshot(dest_dir, remove_source); }
-MigrationResult Provider::restore(const std::string& src_dir) { return state_->restore(src_dir); }
+MigrationResult Provider::restore(const std::string& src_dir, const RestoreOptions& options) {
+    return state_->restore(src_dir, options);
+}
 
 MigrationResult Provider::migrate(const std::string& dest_address, uint16_t dest_provider_id,
                                   const MigrationOptions& options) {

@@ -1,11 +1,18 @@
 // Target snapshots: every live region written to one file, and read back into a target.
 //
 // File layout (little-endian, native widths):
-//   "KNKWSNAP" u32 version(1) u32 0  u64 type length, type bytes   (the source target's type)
+//   "KNKWSNAP" u32 version u32 0, then the source target:
+//     version 1: u64 type length, type bytes
+//     version 2: u64 length, JSON {"type", "config", "file": {"dev", "ino"} or null}, u64 XXH64
+//                of the JSON bytes. "config" is the source's blank_config(): what a restore
+//                into a provider without a target installs (as a migration would), and
+//                "file" the source's own file, which that install must never replace.
 //   per region: u8 1, RegionID (16 bytes), u64 size, size bytes, u64 XXH64 of those bytes
 //   end:        u8 0, u64 region count
 // Restore reads the whole file once to check every checksum and the end record before it
-// touches the target, so a truncated or damaged file changes nothing.
+// touches the target, so a truncated or damaged file changes nothing. Version 1 files are
+// still read; they lack the config, so installing from one takes the config from
+// merge_config alone.
 #include "provider_state.hpp"
 
 #include <xxhash.h>
@@ -15,6 +22,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,9 +31,11 @@ namespace mochi::warabi::detail {
 namespace {
 
 namespace fs = std::filesystem;
+using json = nlohmann::json;
 
 constexpr char kMagic[8] = {'K', 'N', 'K', 'W', 'S', 'N', 'A', 'P'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
+constexpr uint64_t kMaxHeader = uint64_t(1) << 20;  // a header's JSON is a few hundred bytes
 constexpr size_t kChunk = size_t(4) << 20;  // bytes copied at a time
 const char* const kFileName = "warabi.snapshot";
 
@@ -107,18 +117,72 @@ struct Entry {
     off_t data_at;
 };
 
-// Checks the header, every region's checksum and the end record; returns the regions.
-std::vector<Entry> verify(File& f) {
+// A verified snapshot file: its source target and its regions.
+struct Snapshot {
+    uint32_t version = 0;
+    std::string type;
+    json config;                  // null in version 1 files
+    std::optional<FileIdentity> source_file;
+    std::vector<Entry> entries;
+};
+
+// The source target as version 2 records it.
+std::string header_json(const InstalledTarget& source) {
+    json file = nullptr;
+    if (auto id = file_identity(target_file(source.target->config()))) file = {{"dev", id->dev}, {"ino", id->ino}};
+    return json{{"type", source.type}, {"config", source.target->blank_config()}, {"file", file}}.dump();
+}
+
+void write_header(File& f, const InstalledTarget& source) {
+    f.write(kMagic, sizeof(kMagic));
+    f.put<uint32_t>(kVersion);
+    f.put<uint32_t>(0);
+    std::string header = header_json(source);
+    f.put<uint64_t>(header.size());
+    f.write(header.data(), header.size());
+    f.put<uint64_t>(XXH64(header.data(), header.size(), 0));
+}
+
+void read_v1_header(File& f, Snapshot& snap) {
+    auto type_len = f.get<uint64_t>();
+    if (type_len > 256) corrupt(f.path(), "bad header");
+    snap.type.resize(type_len);
+    f.read(snap.type.data(), snap.type.size());
+}
+
+void read_v2_header(File& f, Snapshot& snap) {
+    auto len = f.get<uint64_t>();
+    if (len > kMaxHeader) corrupt(f.path(), "bad header length " + std::to_string(len));
+    std::string text(len, '\0');
+    f.read(text.data(), text.size());
+    if (f.get<uint64_t>() != XXH64(text.data(), text.size(), 0)) corrupt(f.path(), "header checksum mismatch");
+    json h = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!h.is_object() || !h.contains("type") || !h["type"].is_string() || !h.contains("config") ||
+        !h["config"].is_object())
+        corrupt(f.path(), "the header has no target type or config");
+    snap.type = h["type"].get<std::string>();
+    snap.config = h["config"];
+    const json& file = h.value("file", json());
+    if (file.is_object() && file.value("dev", json()).is_number_unsigned() &&
+        file.value("ino", json()).is_number_unsigned())
+        snap.source_file = FileIdentity{file["dev"].get<uint64_t>(), file["ino"].get<uint64_t>()};
+}
+
+// Checks the header, every region's checksum and the end record.
+Snapshot verify(File& f) {
     char magic[8];
     if (!f.read(magic, sizeof(magic), true) || std::memcmp(magic, kMagic, sizeof(magic)) != 0)
         throw Exception(ErrorCode::InvalidArgument, "\"" + f.path() + "\" is not a warabi snapshot file");
-    if (f.get<uint32_t>() != kVersion) corrupt(f.path(), "unknown format version");
+    Snapshot snap;
+    snap.version = f.get<uint32_t>();
     f.get<uint32_t>();
-    auto type_len = f.get<uint64_t>();
-    if (type_len > 256) corrupt(f.path(), "bad header");
-    std::string type(type_len, '\0');
-    f.read(type.data(), type.size());
-    std::vector<Entry> out;
+    if (snap.version == 1)
+        read_v1_header(f, snap);
+    else if (snap.version == 2)
+        read_v2_header(f, snap);
+    else
+        corrupt(f.path(), "unknown format version " + std::to_string(snap.version));
+    std::vector<Entry>& out = snap.entries;
     std::vector<char> buf;
     for (;;) {
         uint8_t tag = f.get<uint8_t>();
@@ -140,7 +204,29 @@ std::vector<Entry> verify(File& f) {
         out.push_back(e);
     }
     if (f.get<uint64_t>() != out.size()) corrupt(f.path(), "the region count does not match");
-    return out;
+    return snap;
+}
+
+// Adds the verified regions to the target, each persisted; returns (snapshot id, id now).
+MigrationResult add_regions(Target& target, File& f, const std::vector<Entry>& entries) {
+    MigrationResult result;
+    std::vector<char> buf;
+    for (const Entry& e : entries) {
+        // Same id when the target can place it there (memory targets), a new one otherwise.
+        RegionID id = e.id;
+        if (!target.create_at(e.id, e.size)) id = target.create(e.size);
+        f.seek(e.data_at);
+        for (size_t off = 0; off < e.size;) {
+            size_t n = std::min(kChunk, e.size - off);
+            buf.resize(n);
+            f.read(buf.data(), n);
+            target.write(id, off, buf.data(), n);
+            off += n;
+        }
+        target.persist(id, 0, e.size);
+        result.emplace_back(e.id, id);
+    }
+    return result;
 }
 
 std::string snapshot_file_path(const std::string& dir) { return (fs::path(dir) / kFileName).string(); }
@@ -149,7 +235,9 @@ std::string snapshot_file_path(const std::string& dir) { return (fs::path(dir) /
 
 void ProviderState::snapshot(const std::string& dest_dir, bool remove_source) {
     // A target-less provider fails here (NoTarget), before the directory is made.
-    std::shared_ptr<Target> target = this->target();
+    std::shared_ptr<InstalledTarget> source = current();
+    if (!source) this->target();  // throws NoTarget, naming this provider
+    Target* target = source->target.get();
     std::error_code ec;
     fs::create_directories(dest_dir, ec);
     if (ec) throw Exception(ErrorCode::IoError, "cannot create snapshot directory \"" + dest_dir + "\": " + ec.message());
@@ -159,12 +247,7 @@ void ProviderState::snapshot(const std::string& dest_dir, bool remove_source) {
     auto regions = target->list();
     {
         File f(tmp_path, O_WRONLY | O_CREAT | O_TRUNC);
-        f.write(kMagic, sizeof(kMagic));
-        f.put<uint32_t>(kVersion);
-        f.put<uint32_t>(0);
-        std::string type = target->type();
-        f.put<uint64_t>(type.size());
-        f.write(type.data(), type.size());
+        write_header(f, *source);
         std::vector<char> buf;
         for (const RegionInfo& r : regions) {
             f.put<uint8_t>(1);
@@ -201,27 +284,33 @@ void ProviderState::snapshot(const std::string& dest_dir, bool remove_source) {
         for (const RegionInfo& r : regions) target->erase(r.id);
 }
 
-MigrationResult ProviderState::restore(const std::string& src_dir) {
-    std::shared_ptr<Target> target = this->target();
-    std::string path = snapshot_file_path(src_dir);
+MigrationResult ProviderState::restore(const std::string& src_dir, const RestoreOptions& options) {
+    check_merge_config(options.merge_config);
+    std::shared_ptr<InstalledTarget> here = current();
+    if (here && asks_for_install(options.new_root, options.merge_config))
+        // Those options describe a target to install: ignoring them would look like they applied.
+        throw Exception(ErrorCode::InvalidArgument,
+                        "warabi provider " + std::to_string(provider_id) + " already has a \"" + here->type +
+                            "\" target: new_root and merge_config only apply when a restore installs the target "
+                            "into a provider without one (an existing target is never replaced)");
+    const std::string path = snapshot_file_path(src_dir);
     File f(path, O_RDONLY);
-    std::vector<Entry> entries = verify(f);
+    Snapshot snap = verify(f);  // a damaged file stops here, before anything changes
+    if (here) return add_regions(*here->target, f, snap.entries);
+
+    // No target: install one like the snapshot's source, filled before requests can see it.
+    json base = snap.config.is_null() ? json::object() : snap.config;
+    json config = install_config(std::move(base), options.new_root, options.merge_config);
     MigrationResult result;
-    std::vector<char> buf;
-    for (const Entry& e : entries) {
-        // Same id when the target can place it there (memory targets), a new one otherwise.
-        RegionID id = e.id;
-        if (!target->create_at(e.id, e.size)) id = target->create(e.size);
-        f.seek(e.data_at);
-        for (size_t off = 0; off < e.size;) {
-            size_t n = std::min(kChunk, e.size - off);
-            buf.resize(n);
-            f.read(buf.data(), n);
-            target->write(id, off, buf.data(), n);
-            off += n;
-        }
-        target->persist(id, 0, e.size);
-        result.emplace_back(e.id, id);
+    try {
+        install_target(snap.type, config, snap.source_file,
+                       [&](Target& t) { result = add_regions(t, f, snap.entries); });
+    } catch (const Exception& e) {
+        std::string hint = snap.version == 1 ? " (a version-1 snapshot does not record its target's config: give "
+                                               "the whole config in merge_config)"
+                                             : "";
+        throw Exception(e.code(), "cannot install a \"" + snap.type + "\" target into warabi provider " +
+                                      std::to_string(provider_id) + " to restore \"" + path + "\": " + e.what() + hint);
     }
     return result;
 }

@@ -265,6 +265,56 @@ def test_warabi_snapshot_and_restore(server, tmp_path):
         pm.restore("blobs2", str(tmp_path / "bad"))
 
 
+def test_warabi_restore_installs_a_target_where_there_was_none(tmp_path):
+    """restore into a warabi provider without a target installs one like the snapshot's source,
+    its file under new_root with merge_config over it, as a migration would."""
+    src_dir, dst_dir = tmp_path / "src", tmp_path / "dst"
+    src_dir.mkdir()
+    dst_dir.mkdir()
+    s = Server(TCP, {"providers": [
+        {"name": "src", "type": "warabi", "provider_id": 1,
+         "config": {"target": {"type": "abtio", "config": {"path": str(src_dir / "blobs.dat"),
+                                                          "create_if_missing": True}}}},
+        {"name": "dst", "type": "warabi", "provider_id": 2, "config": {}}]})
+    try:
+        from mochi.warabi.client import Client
+        from mochi.warabi.client import Exception as WarabiException
+
+        engine = s.margo.engine
+        c = Client(engine)
+        th, dst = c.make_target_handle(str(engine.address), 1), c.make_target_handle(str(engine.address), 2)
+        rid = th.create_and_write(b"restored by bedrock", persist=True)
+        s.providers.snapshot("src", str(tmp_path / "snap"), remove_source=False)
+
+        def dst_target():
+            return {p["name"]: p for p in s.config["providers"]}["dst"]["config"].get("target")
+
+        for bad in ('{"new_root": 5}', '{"new_root": ""}', '{"merge_config": [1]}', "[1]", "{oops"):
+            with pytest.raises(BedrockException, match="warabi restore"):
+                s.providers.restore("dst", str(tmp_path / "snap"), bad)
+        missing = tmp_path / "nowhere"
+        with pytest.raises(BedrockException, match=f'directory "{missing}" does not exist'):
+            s.providers.restore("dst", str(tmp_path / "snap"), json.dumps({"new_root": str(missing)}))
+        assert dst_target() is None  # refused: still no target, still serving
+        with pytest.raises(WarabiException, match="warabi provider 2 has no target"):
+            dst.read(rid, 0, 1)
+
+        s.providers.restore("dst", str(tmp_path / "snap"),
+                            json.dumps({"new_root": str(dst_dir), "merge_config": {"sync": True}}))
+        got = dst_target()
+        assert got["type"] == "abtio"
+        assert got["config"]["path"] == str(dst_dir / "blobs.dat")
+        assert got["config"]["sync"] is True
+        # A fresh file target places its first region where the source had it: same id.
+        assert dst.read(rid, 0, 19) == b"restored by bedrock"
+        assert th.read(rid, 0, 19) == b"restored by bedrock"  # the snapshot kept the source
+        # dst has a target now: install options no longer apply.
+        with pytest.raises(BedrockException, match='already has a "abtio" target'):
+            s.providers.restore("dst", str(tmp_path / "snap"), json.dumps({"new_root": str(dst_dir)}))
+    finally:
+        s.finalize()
+
+
 def _value(db, key):
     buf = bytearray(db.length(key))
     db.get(key, buf)

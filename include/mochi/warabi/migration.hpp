@@ -1,4 +1,5 @@
-// Options and result of moving a target's regions to another provider.
+// Options and result of moving a target's regions to another provider, and the options of
+// restoring a snapshot (Provider::restore), which installs a target the same way.
 //
 // Two cases, decided by the destination:
 // - it has a target: the regions are copied into it (new_root and merge_config are refused,
@@ -28,6 +29,18 @@ struct MigrationOptions {
     std::string new_root;
     // Installing only: a JSON object merged (RFC 7386 merge patch) over the installed target's
     // config, e.g. {"sync": true} or {"override_if_exists": true}. Null or {}: nothing.
+    nlohmann::json merge_config = nlohmann::json::object();
+};
+
+// Restoring a snapshot into a provider without a target first installs a target like the
+// snapshot's source (type and config are recorded in the snapshot file), placed and adjusted
+// exactly as a migration's installed target is: new_root and merge_config mean the same as in
+// MigrationOptions. Into a provider that has a target, both must be left empty.
+struct RestoreOptions {
+    // The directory (on this host) for the installed target's file: new_root + "/" +
+    // basename(the source's file). Empty: the source's path as is.
+    std::string new_root;
+    // A JSON object merged (RFC 7386 merge patch) over the installed target's config.
     nlohmann::json merge_config = nlohmann::json::object();
 };
 

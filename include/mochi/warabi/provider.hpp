@@ -6,7 +6,7 @@
 // Config: {"target": {"type": str, "config": {...}},
 //          "transfer_manager": {"type": "__default__"|"pipeline", "config": {...}}}
 // "target" may be left out ({} is a valid config): the provider then answers every data
-// request with Exception(NoTarget) until a migration installs a target into it.
+// request with Exception(NoTarget) until a migration or a restore installs a target into it.
 #pragma once
 
 #include <mochi/margo/engine.hpp>
@@ -54,7 +54,11 @@ class Provider {
     // region's id when it is free; other targets (and taken ids) get new ids. Returns
     // (id in the snapshot, id now). The whole file is checked first: a damaged or truncated
     // file raises Exception(InvalidArgument) and changes nothing.
-    MigrationResult restore(const std::string& src_dir);
+    // A provider without a target first gets one like the snapshot's source, placed by
+    // options.new_root / options.merge_config as a migration would (see migration.hpp); the
+    // target appears only once every region is in it, and a failed restore leaves the
+    // provider without a target and removes the file it created.
+    MigrationResult restore(const std::string& src_dir, const RestoreOptions& options = {});
     explicit operator bool() const { return static_cast<bool>(state_); }
 
   private:

@@ -33,6 +33,16 @@ std::string config_text(py::handle config) {
                                                   std::string(py::str(py::type::of(config).attr("__name__"))));
 }
 
+// {old RegionID: new RegionID}, with the client module's RegionID values.
+py::dict region_map(const mochi::warabi::MigrationResult& res) {
+    py::object region = py::module_::import("_pywarabi_client").attr("RegionID");
+    py::dict out;
+    for (auto& [from, to] : res)
+        out[region(py::bytes(reinterpret_cast<const char*>(from.data()), 16))] =
+            region(py::bytes(reinterpret_cast<const char*>(to.data()), 16));
+    return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_pywarabi_server, m) {
@@ -67,13 +77,24 @@ PYBIND11_MODULE(_pywarabi_server, m) {
                 kinako::python::GilRelease nogil;
                 res = p.p().migrate(address, provider_id, opt);
             }
-            // Region ids are the client module's RegionID values.
-            py::object region = py::module_::import("_pywarabi_client").attr("RegionID");
-            py::dict out;
-            for (auto& [from, to] : res)
-                out[region(py::bytes(reinterpret_cast<const char*>(from.data()), 16))] =
-                    region(py::bytes(reinterpret_cast<const char*>(to.data()), 16));
-            return out;
+            return region_map(res);
         }, "address"_a, "provider_id"_a, "remove_source"_a = true, "transfer_size"_a = size_t(16) << 20,
-           "new_root"_a = py::none(), "merge_config"_a = py::none());
+           "new_root"_a = py::none(), "merge_config"_a = py::none())
+        .def("snapshot", [](const PyProvider& p, py::object dest_dir, bool remove_source) {
+            std::string dir = kinako::python::warabi::path_argument(dest_dir, "dest_dir");
+            kinako::python::GilRelease nogil;
+            p.p().snapshot(dir, remove_source);
+        }, "dest_dir"_a, "remove_source"_a = false)
+        // A provider without a target gets one like the snapshot's source, placed by new_root
+        // and merge_config as migrate places it.
+        .def("restore", [](const PyProvider& p, py::object src_dir, py::object new_root, py::object merge_config) {
+            std::string dir = kinako::python::warabi::path_argument(src_dir, "src_dir");
+            auto opt = kinako::python::warabi::restore_options(new_root, merge_config);
+            mochi::warabi::MigrationResult res;
+            {
+                kinako::python::GilRelease nogil;
+                res = p.p().restore(dir, opt);
+            }
+            return region_map(res);
+        }, "src_dir"_a, "new_root"_a = py::none(), "merge_config"_a = py::none());
 }

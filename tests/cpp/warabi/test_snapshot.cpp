@@ -1,5 +1,6 @@
 // Provider snapshots: every region to one file and back, ids kept where the target can, and
-// damaged files refused before anything changes.
+// damaged files refused before anything changes; restores that install a target into a
+// provider without one.
 #include <mochi/warabi/provider.hpp>
 #include <mochi/warabi/target.hpp>
 
@@ -9,8 +10,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 
 using namespace mochi;
@@ -181,6 +184,238 @@ TEST(WarabiSnapshot, DamagedFilesChangeNothing) {
             EXPECT_EQ(e.code(), ErrorCode::IoError) << e.what();
         }
         EXPECT_EQ(dst.restore(dir.str() + "/good").size(), 3u);  // the intact file still works
+    }
+    engine.finalize();
+}
+
+// ---------------------------------------------------------------- restore into a provider
+// without a target: a target like the snapshot's source is installed first, placed by
+// new_root / merge_config as a migration places it.
+
+namespace {
+
+template <typename F>
+warabi::Exception error_of(F f) {
+    try {
+        f();
+    } catch (const warabi::Exception& e) {
+        return e;
+    }
+    return warabi::Exception(ErrorCode::Success, "no error");
+}
+
+bool has_target(const warabi::Provider& p) { return json::parse(p.get_config()).contains("target"); }
+
+// The same snapshot in the version-1 layout: regions and end record are unchanged, the header
+// holds only the type.
+void rewrite_as_version_1(const std::string& from, const std::string& to, const std::string& type) {
+    std::ifstream in(from, std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    uint64_t header_len;
+    std::memcpy(&header_len, all.data() + 16, 8);
+    std::string rest = all.substr(16 + 8 + header_len + 8);
+    std::string out = all.substr(0, 8);
+    uint32_t version = 1, zero = 0;
+    uint64_t type_len = type.size();
+    out.append(reinterpret_cast<const char*>(&version), 4).append(reinterpret_cast<const char*>(&zero), 4);
+    out.append(reinterpret_cast<const char*>(&type_len), 8).append(type).append(rest);
+    fs::create_directories(fs::path(to).parent_path());
+    std::ofstream(to, std::ios::binary) << out;
+}
+
+}  // namespace
+
+TEST_P(SnapshotTest, RestoreInstallsATargetLikeTheSource) {
+    const std::string type = GetParam();
+    auto src = make(type);
+    auto& t = src->target();
+    for (size_t size : {size_t(0), size_t(7), size_t(5 << 20) + 1}) {
+        auto id = t.create(size);
+        auto data = pattern(size, char('k' + size % 5));
+        t.write(id, 0, data.data(), data.size());
+    }
+    src->snapshot(dir.str() + "/snap");
+    const std::string source_file = json::parse(src->get_config())["target"]["config"].value("path", "");
+
+    warabi::Provider dst(engine, next_id++, "{}");
+    if (type != "memory") {
+        // The source is alive on this host: its own file is refused, even with override_if_exists.
+        warabi::RestoreOptions over;
+        over.merge_config = {{"override_if_exists", true}};
+        auto e = error_of([&] { dst.restore(dir.str() + "/snap", over); });
+        EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("is the source target's own file: give new_root"), std::string::npos)
+            << e.what();
+        EXPECT_FALSE(has_target(dst));
+        EXPECT_EQ(contents(t).size(), 3u);  // the source is untouched
+    }
+    fs::create_directories(dir.str() + "/dst");
+    warabi::RestoreOptions opt;
+    opt.new_root = dir.str() + "/dst";
+    if (type == "abtio") opt.merge_config = {{"alignment", 4096}};
+    auto mapping = dst.restore(dir.str() + "/snap", opt);
+    ASSERT_EQ(mapping.size(), 3u);
+    auto cfg = json::parse(dst.get_config())["target"];
+    EXPECT_EQ(cfg["type"], type);
+    EXPECT_EQ(values(dst.target()), values(t));
+    for (auto& [old_id, new_id] : mapping)
+        if (type == "memory") EXPECT_EQ(old_id, new_id);  // a fresh memory target keeps every id
+    if (type == "memory") {
+        EXPECT_EQ(cfg["config"], json::object());
+    } else {
+        std::string placed = dir.str() + "/dst/" + fs::path(source_file).filename().string();
+        EXPECT_EQ(cfg["config"]["path"], placed);
+        EXPECT_TRUE(fs::exists(placed));
+        EXPECT_EQ(cfg["config"]["override_if_exists"], false);
+        if (type == "abtio") EXPECT_EQ(cfg["config"]["alignment"], 4096);
+        if (type == "pmdk") EXPECT_GE(cfg["config"]["create_if_missing_with_size"].get<uint64_t>(), uint64_t(64) << 20);
+    }
+    // It has a target now: a second restore adds to it as restores always did; install options
+    // are refused there, since nothing is installed.
+    EXPECT_EQ(dst.restore(dir.str() + "/snap").size(), 3u);
+    EXPECT_EQ(dst.target().list().size(), 6u);
+    auto e = error_of([&] { dst.restore(dir.str() + "/snap", opt); });
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("already has a \"" + type + "\" target: new_root and merge_config only apply"),
+              std::string::npos)
+        << e.what();
+    EXPECT_EQ(dst.target().list().size(), 6u);
+}
+
+TEST(WarabiSnapshot, FailedRestoresLeaveTheProviderWithoutATarget) {
+    margo::Engine engine("na+sm", margo::Mode::Server);
+    kinako::testing::TempDir dir{"kinako-warabi-snap"};
+    {
+        warabi::Provider src(engine, 1, provider_cfg("abtio", dir.str() + "/src.abtio"));
+        auto id = src.target().create(4000);
+        auto data = pattern(4000, 'q');
+        src.target().write(id, 0, data.data(), data.size());
+        src.snapshot(dir.str() + "/good");
+        warabi::Provider dst(engine, 2, "{}");
+        fs::create_directories(dir.str() + "/dst");
+        warabi::RestoreOptions opt;
+        opt.new_root = dir.str() + "/dst";
+        const std::string placed = dir.str() + "/dst/src.abtio";
+
+        // A damaged header (the recorded config) or region: refused before anything is installed.
+        std::string file = dir.str() + "/good/warabi.snapshot";
+        for (auto [name, at] : {std::pair<std::string, size_t>{"header", 40}, {"data", fs::file_size(file) - 100}}) {
+            std::string bad = dir.str() + "/bad-" + name;
+            fs::create_directories(bad);
+            fs::copy_file(file, bad + "/warabi.snapshot");
+            std::fstream f(bad + "/warabi.snapshot", std::ios::in | std::ios::out | std::ios::binary);
+            f.seekg(std::streamoff(at));
+            char c;
+            f.read(&c, 1);
+            c ^= 0x01;
+            f.seekp(std::streamoff(at));
+            f.write(&c, 1);
+            f.close();
+            auto e = error_of([&] { dst.restore(bad, opt); });
+            EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << name;
+            EXPECT_NE(std::string(e.what()).find(bad + "/warabi.snapshot\" is damaged"), std::string::npos) << e.what();
+            EXPECT_FALSE(has_target(dst)) << name;
+            EXPECT_FALSE(fs::exists(placed)) << name;
+        }
+        // new_root must exist.
+        warabi::RestoreOptions missing;
+        missing.new_root = dir.str() + "/no/such/dir";
+        auto e = error_of([&] { dst.restore(dir.str() + "/good", missing); });
+        EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("directory \"" + missing.new_root + "\" does not exist"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("cannot install a \"abtio\" target into warabi provider 2 to restore"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_FALSE(has_target(dst));
+        EXPECT_FALSE(fs::exists(missing.new_root));
+        // merge_config must be an object.
+        warabi::RestoreOptions list;
+        list.merge_config = json::array({1});
+        EXPECT_EQ(error_of([&] { dst.restore(dir.str() + "/good", list); }).code(), ErrorCode::InvalidArgument);
+        // A file already there is never replaced unless asked.
+        std::ofstream(placed) << "someone else's";
+        e = error_of([&] { dst.restore(dir.str() + "/good", opt); });
+        EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("already exists"), std::string::npos) << e.what();
+        EXPECT_EQ(fs::file_size(placed), 14u);
+        EXPECT_FALSE(has_target(dst));
+        fs::remove(placed);
+        // The provider still takes a good snapshot afterwards.
+        EXPECT_EQ(dst.restore(dir.str() + "/good", opt).size(), 1u);
+        EXPECT_EQ(values(dst.target()), values(src.target()));
+    }
+    engine.finalize();
+}
+
+// Filling the installed target fails (its pool is too small): no target, no pool file left.
+TEST(WarabiSnapshot, RestoreThatCannotFillItsTargetRemovesIt) {
+    margo::Engine engine("na+sm", margo::Mode::Server);
+    kinako::testing::TempDir dir{"kinako-warabi-snap"};
+    {
+        warabi::Provider src(engine, 1, provider_cfg("memory", ""));
+        for (int i = 0; i < 3; i++) {
+            auto id = src.target().create(4 << 20);
+            auto data = pattern(4 << 20, char(i));
+            src.target().write(id, 0, data.data(), data.size());
+        }
+        src.snapshot(dir.str() + "/snap");
+        warabi::Provider dst(engine, 2, "{}");
+        warabi::RestoreOptions opt;
+        std::string pool = dir.str() + "/small.pmem";
+        // A pmdk snapshot of 12 MiB restored into a pool that merge_config makes 8 MiB.
+        warabi::Provider pm(engine, 3, provider_cfg("pmdk", dir.str() + "/big.pmem"));
+        for (int i = 0; i < 3; i++) {
+            auto id = pm.target().create(4 << 20);
+            auto data = pattern(4 << 20, char(i));
+            pm.target().write(id, 0, data.data(), data.size());
+        }
+        pm.snapshot(dir.str() + "/pmsnap");
+        opt.merge_config = {{"path", pool}, {"create_if_missing_with_size", 8 << 20}};
+        auto e = error_of([&] { dst.restore(dir.str() + "/pmsnap", opt); });
+        EXPECT_EQ(e.code(), ErrorCode::OutOfSpace) << e.what();
+        EXPECT_NE(std::string(e.what()).find("to restore \"" + dir.str() + "/pmsnap/warabi.snapshot\""), std::string::npos)
+            << e.what();
+        EXPECT_FALSE(has_target(dst));
+        EXPECT_FALSE(fs::exists(pool));
+        EXPECT_EQ(error_of([&] { dst.target(); }).code(), ErrorCode::NoTarget);
+        EXPECT_EQ(dst.restore(dir.str() + "/snap").size(), 3u);  // memory: fits
+    }
+    engine.finalize();
+}
+
+// Version-1 files (type only) still restore: into a target as before, into a target-less
+// provider with the config from merge_config (memory needs none).
+TEST(WarabiSnapshot, Version1FilesStillRestore) {
+    margo::Engine engine("na+sm", margo::Mode::Server);
+    kinako::testing::TempDir dir{"kinako-warabi-snap"};
+    {
+        warabi::Provider src(engine, 1, provider_cfg("abtio", dir.str() + "/src.abtio"));
+        auto id = src.target().create(10);
+        src.target().write(id, 0, "0123456789", 10);
+        src.snapshot(dir.str() + "/v2");
+        rewrite_as_version_1(dir.str() + "/v2/warabi.snapshot", dir.str() + "/v1/warabi.snapshot", "abtio");
+        rewrite_as_version_1(dir.str() + "/v2/warabi.snapshot", dir.str() + "/v1mem/warabi.snapshot", "memory");
+
+        warabi::Provider full(engine, 2, provider_cfg("memory", ""));
+        EXPECT_EQ(full.restore(dir.str() + "/v1").size(), 1u);
+        EXPECT_EQ(contents(full.target()).begin()->second, "0123456789");
+
+        warabi::Provider mem(engine, 3, "{}");
+        EXPECT_EQ(mem.restore(dir.str() + "/v1mem").size(), 1u);
+        EXPECT_EQ(json::parse(mem.get_config())["target"]["type"], "memory");
+
+        warabi::Provider empty(engine, 4, "{}");
+        auto e = error_of([&] { empty.restore(dir.str() + "/v1"); });
+        EXPECT_EQ(e.code(), ErrorCode::InvalidConfig);
+        EXPECT_NE(std::string(e.what()).find("version-1 snapshot does not record its target's config"), std::string::npos)
+            << e.what();
+        EXPECT_FALSE(has_target(empty));
+        warabi::RestoreOptions opt;
+        opt.merge_config = {{"path", dir.str() + "/from-v1.abtio"}, {"create_if_missing", true}};
+        EXPECT_EQ(empty.restore(dir.str() + "/v1", opt).size(), 1u);
+        EXPECT_EQ(json::parse(empty.get_config())["target"]["config"]["path"], dir.str() + "/from-v1.abtio");
+        EXPECT_EQ(contents(empty.target()).begin()->second, "0123456789");
     }
     engine.finalize();
 }
