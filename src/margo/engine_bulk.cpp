@@ -94,7 +94,7 @@ std::shared_ptr<AsyncTransfer::State> EngineImpl::start_transfer(BulkOp op, cons
         return st;
     }
     fi_addr_t peer = resolve_peer(origin.raw(), "margo_bulk_transfer");
-    auto next_probe = Clock::now() + std::chrono::seconds(1);
+    Clock::time_point next_probe{};  // set by retry_post when first needed
     size_t chunks = (size + kMaxChunk - 1) / kMaxChunk;
     st->remaining = static_cast<int>(chunks);
     for (size_t off = 0; off < size; off += kMaxChunk) {

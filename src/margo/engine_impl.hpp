@@ -7,6 +7,7 @@
 #include "address.hpp"
 #include "config.hpp"
 #include "eventual.hpp"
+#include "handler_cache.hpp"
 #include "payload_buffers.hpp"
 #include "out_message.hpp"
 #include "protocol.hpp"
@@ -237,11 +238,15 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     void progress_or_yield();
     // A caller thread that could not take the progress lock waits here (see engine_core.cpp).
     void wait_for_driver(Eventual& done, Clock::time_point until);
+    // Posts a message. It gives up at `deadline`, or, without one (time_point::max()),
+    // `patience` after the transport first answered busy.
     void send_message(fi_addr_t dest, kinako::margo::OutMessage& msg, const std::shared_ptr<PendingCall>& call,
-                      const std::string& peer_raw, Clock::time_point deadline);
+                      const std::string& peer_raw, Clock::time_point deadline,
+                      Clock::duration patience = Clock::duration::max());
     // An operation could not be posted yet (-FI_EAGAIN): progress once more, or throw `what`
     // with Timeout past the deadline, HostUnreach when the peer is found gone, Canceled when
-    // this engine is finalized.
+    // this engine is finalized. `next_probe` starts as Clock::time_point(): the first call
+    // sets it a second ahead.
     void retry_post(const char* what, const std::string& peer_raw, Clock::time_point deadline,
                     Clock::time_point& next_probe);
     void dispatch_request(const MsgHeader& h, RecvBuffer* buf, size_t len);
@@ -274,6 +279,9 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     mutable std::mutex registry_mutex_;
     std::atomic<bool> any_response_disabled_{false};  // set once any RPC disables responses
     std::map<std::pair<uint64_t, uint16_t>, std::shared_ptr<RpcEntry>> registry_;
+    std::atomic<uint64_t> registry_generation_{0};  // bumped by every change to registry_
+    void registry_changed() { registry_generation_.fetch_add(1, std::memory_order_acq_rel); }
+    kinako::margo::HandlerCache<RpcEntry> handlers_;  // guarded by progress_mutex_
 
     std::mutex pending_mutex_;
     std::unordered_map<uint64_t, std::shared_ptr<PendingCall>> pending_;

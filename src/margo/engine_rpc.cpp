@@ -76,12 +76,14 @@ uint64_t EngineImpl::define(const std::string& name, Handler handler, uint16_t p
     auto& slot = registry_[{id, provider_id}];
     if (slot) entry->disable_response = slot->disable_response;
     slot = entry;
+    registry_changed();
     return id;
 }
 
 void EngineImpl::deregister(uint64_t rpc_id, uint16_t provider_id) {
     std::lock_guard<std::mutex> lock(registry_mutex_);
     registry_.erase({rpc_id, provider_id});
+    registry_changed();
 }
 
 std::shared_ptr<Pool> EngineImpl::find_pool(const std::string& name) {
@@ -105,6 +107,7 @@ void EngineImpl::set_rpc_pool(uint64_t rpc_id, uint16_t provider_id, const std::
     auto moved = std::make_shared<RpcEntry>(*it->second);
     moved->pool = target;
     it->second = std::move(moved);
+    registry_changed();
 }
 
 std::shared_ptr<RpcEntry> EngineImpl::find_entry(uint64_t rpc_id, uint16_t provider_id) const {
@@ -121,6 +124,7 @@ void EngineImpl::disable_response(uint64_t rpc_id, uint16_t provider_id, bool di
         slot->pool = rpc_pool_;
     }
     slot->disable_response = disable;
+    registry_changed();
     if (disable) any_response_disabled_.store(true, std::memory_order_release);
 }
 
@@ -133,6 +137,7 @@ void EngineImpl::retry_post(const char* what, const std::string& peer_raw, Clock
     // peer that is gone.
     auto now = Clock::now();
     if (now >= deadline) throw Exception(what, Status::Timeout, "could not post before the deadline");
+    if (next_probe == Clock::time_point()) next_probe = now + std::chrono::seconds(1);  // first busy answer
     if (now >= next_probe) {
         next_probe = now + std::chrono::seconds(1);
         if (!kinako::margo::peer_alive(proto_.provider, peer_raw))
@@ -143,11 +148,17 @@ void EngineImpl::retry_post(const char* what, const std::string& peer_raw, Clock
 }
 
 void EngineImpl::send_message(fi_addr_t dest, OutMessage& msg, const std::shared_ptr<PendingCall>& call,
-                              const std::string& peer_raw, Clock::time_point deadline) {
-    auto next_probe = Clock::now() + std::chrono::seconds(1);
+                              const std::string& peer_raw, Clock::time_point deadline, Clock::duration patience) {
+    // The clock is read only once the transport answers busy: a send that posts at once (the
+    // usual case) reads no clock.
+    Clock::time_point next_probe{};
+    auto busy = [&] {
+        if (deadline == Clock::time_point::max() && patience != Clock::duration::max()) deadline = Clock::now() + patience;
+        retry_post("margo_forward", peer_raw, deadline, next_probe);
+    };
     if (msg.size() <= ep_->inject_size()) {
         int ret;
-        while ((ret = ep_->inject(dest, msg.data(), msg.size())) == -FI_EAGAIN) retry_post("margo_forward", peer_raw, deadline, next_probe);
+        while ((ret = ep_->inject(dest, msg.data(), msg.size())) == -FI_EAGAIN) busy();
         if (ret) throw Exception("margo_forward", Status::NaError, fi_strerror(-ret));
         return;
     }
@@ -157,8 +168,7 @@ void EngineImpl::send_message(fi_addr_t dest, OutMessage& msg, const std::shared
     op->engine = weak_from_this();
     int ret;
     try {
-        while ((ret = ep_->post_send(dest, op->msg.data(), op->msg.size(), nullptr, op)) == -FI_EAGAIN)
-            retry_post("margo_forward", peer_raw, deadline, next_probe);
+        while ((ret = ep_->post_send(dest, op->msg.data(), op->msg.size(), nullptr, op)) == -FI_EAGAIN) busy();
     } catch (...) {
         delete op;
         throw;
@@ -352,7 +362,7 @@ void EngineImpl::finish_large_response(PendingCall& call) {
     OutMessage msg = make_header(MsgType::LargeDone, 0, 0, 0, 0, call.seq, 0, 0);
     header_of(msg)->token = call.large_token;
     try {
-        send_message(call.dest, msg, nullptr, *call.target_raw, Clock::now() + std::chrono::seconds(10));
+        send_message(call.dest, msg, nullptr, *call.target_raw, Clock::time_point::max(), std::chrono::seconds(10));
     } catch (...) {
     }
 }
@@ -365,7 +375,7 @@ void EngineImpl::rma(bool read, fi_addr_t peer, const std::string& peer_raw, voi
     auto* op = new RmaOp();
     op->state = st;
     int ret;
-    auto next_probe = Clock::now() + std::chrono::seconds(1);
+    Clock::time_point next_probe{};  // set by retry_post when first needed
     try {
         while ((ret = read ? ep_->post_read(peer, local, size, desc, raddr, rkey, op)
                            : ep_->post_write(peer, local, size, desc, raddr, rkey, op)) == -FI_EAGAIN)
@@ -483,7 +493,12 @@ void EngineImpl::dispatch_request(const MsgHeader& h, RecvBuffer* buf, size_t le
         req->lease = buffers_->lease(buf);
         req->input = std::string_view(buf->data.get() + body, h.payload_size);
     }
-    auto entry = find_entry(h.rpc_id, h.provider_id);
+    const uint64_t registry_generation = registry_generation_.load(std::memory_order_acquire);
+    std::shared_ptr<RpcEntry> entry = handlers_.find(h.rpc_id, h.provider_id, registry_generation);
+    if (!entry) {
+        entry = find_entry(h.rpc_id, h.provider_id);
+        if (entry) handlers_.add(h.rpc_id, h.provider_id, registry_generation, entry);
+    }
     if (!entry || !entry->handler) {
         // Unknown RPC or provider: answer with an error so the caller does not hang.
         rpc_pool_->push([this, req] {
@@ -594,7 +609,7 @@ void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status s
     } else {
         msg.append(output.data(), output.size());
     }
-    send_message(req.src_fi, msg, nullptr, req.source.raw(), Clock::now() + std::chrono::seconds(60));
+    send_message(req.src_fi, msg, nullptr, req.source.raw(), Clock::time_point::max(), std::chrono::seconds(60));
 }
 
 void EngineImpl::expire_large_responses() {

@@ -114,6 +114,32 @@ TEST_P(EngineTest, ProviderIdsSelectHandlers) {
     }
 }
 
+// The server caches the handlers requests named (src/margo/handler_cache.hpp): a handler
+// redefined, deregistered or moved between two requests must be what the next one sees, and a
+// deregistered handler must let go of what it captured right away.
+TEST_P(EngineTest, HandlerChangesReachTheNextRequest) {
+    Engine server(proto(), Mode::Server);
+    Engine client(proto(), Mode::Client);
+    auto a = client.lookup(server.self().to_string());
+    auto held = std::make_shared<int>(0);
+    std::weak_ptr<int> watch = held;
+    uint64_t id = server.define("what", [held](const Request& r) { r.respond("first"); });
+    held.reset();
+    EXPECT_EQ(client.forward(a, "what", "").output(), "first");
+    server.define("what", [](const Request& r) { r.respond("second"); });
+    EXPECT_TRUE(watch.expired());
+    EXPECT_EQ(client.forward(a, "what", "").output(), "second");
+    server.deregister(id);
+    try {
+        client.forward(a, "what", "");
+        FAIL() << "expected NoEntry after deregister";
+    } catch (const Exception& e) {
+        EXPECT_EQ(e.status(), Status::NoEntry);
+    }
+    server.define("what", [](const Request& r) { r.respond("third"); });
+    EXPECT_EQ(client.forward(a, "what", "").output(), "third");
+}
+
 TEST_P(EngineTest, TimeoutThenContinue) {
     Engine server(proto(), Mode::Server);
     Engine client(proto(), Mode::Client);

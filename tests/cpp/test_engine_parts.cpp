@@ -3,6 +3,7 @@
 // the heap when it outgrows its buffer; SourceCache, the recent-peer table; and Eventual's
 // fast set() when nobody sleeps on it.
 #include "../../src/margo/eventual.hpp"
+#include "../../src/margo/handler_cache.hpp"
 #include "../../src/margo/out_message.hpp"
 #include "../../src/margo/source_cache.hpp"
 #include "../../src/margo/task.hpp"
@@ -16,6 +17,7 @@
 #include <thread>
 
 using kinako::margo::Eventual;
+using kinako::margo::HandlerCache;
 using kinako::margo::MsgHeader;
 using kinako::margo::OutMessage;
 using kinako::margo::SourceCache;
@@ -136,6 +138,27 @@ TEST(EngineSourceCache, ReplacesTheOldestEntryWhenFull) {
         ASSERT_NE(e, nullptr) << i;
         EXPECT_EQ(e->fi, uint64_t(i));
     }
+}
+
+TEST(EngineHandlerCache, HitsOnlyTheSameRpcProviderAndGeneration) {
+    HandlerCache<std::string> cache;
+    auto echo = std::make_shared<std::string>("echo");
+    EXPECT_EQ(cache.find(1, 0, 0), nullptr);
+    cache.add(1, 0, 0, echo);
+    ASSERT_EQ(cache.find(1, 0, 0), echo);
+    EXPECT_EQ(cache.find(1, 1, 0), nullptr);  // another provider id
+    EXPECT_EQ(cache.find(2, 0, 0), nullptr);  // another RPC
+    EXPECT_EQ(cache.find(1, 0, 1), nullptr);  // the registry changed since
+}
+
+TEST(EngineHandlerCache, DoesNotKeepADeregisteredEntryAlive) {
+    HandlerCache<std::string> cache;
+    auto entry = std::make_shared<std::string>("handler");
+    std::weak_ptr<std::string> watch = entry;
+    cache.add(7, 3, 5, entry);
+    entry.reset();  // the registry let it go
+    EXPECT_TRUE(watch.expired());
+    EXPECT_EQ(cache.find(7, 3, 5), nullptr);
 }
 
 TEST(EngineEventual, WakesAThreadThatSleepsOnIt) {
