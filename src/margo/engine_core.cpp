@@ -326,8 +326,8 @@ void EngineImpl::progress_or_yield() {
 
 void EngineImpl::caller_arrives() { external_waiters_.fetch_add(1); }
 
-void EngineImpl::caller_leaves() {
-    last_waiter_left_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+void EngineImpl::caller_leaves(Clock::time_point now) {
+    last_waiter_left_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
     external_waiters_.fetch_sub(1);
 }
 

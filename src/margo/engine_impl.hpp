@@ -230,7 +230,7 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     // Caller threads (not fibers) waiting in wait_call/wait_transfer drive progress themselves;
     // the loop stays out of their way for caller_nap() (zero: the loop polls).
     void caller_arrives();
-    void caller_leaves();
+    void caller_leaves(Clock::time_point now);  // `now`: a recent clock reading
     std::chrono::microseconds caller_nap(Clock::time_point now) const;
     void ensure_posted(bool idle);
     // Runs one progress step from any thread that needs progress; false if someone else holds it.
