@@ -149,7 +149,9 @@ void Xstream::remote_wakeup() {
 }
 
 bool Xstream::has_other_work() {
-    bool remote = remote_flag_.exchange(false, std::memory_order_acq_rel);
+    // Read before clearing: the progress loop asks every turn, and an exchange (a locked
+    // instruction) each time cost more than the load when, as usual, the flag is down.
+    bool remote = remote_flag_.load(std::memory_order_relaxed) && remote_flag_.exchange(false, std::memory_order_acq_rel);
     return remote || (algo_ && algo_->has_ready_workers());
 }
 
