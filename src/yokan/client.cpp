@@ -17,7 +17,7 @@ uint64_t id_of(const char* rpc) {
 }
 }  // namespace
 
-DatabaseImpl::Reply DatabaseImpl::call(const char* rpc, const std::string& request, double timeout_ms) const {
+DatabaseImpl::Reply DatabaseImpl::call(const char* rpc, std::string_view request, double timeout_ms) const {
     margo::Response resp;
     try {
         resp = engine.forward(address, id_of(rpc), request, provider_id, timeout_ms);

@@ -9,15 +9,15 @@ namespace wire = detail::wire;
 
 namespace {
 
-std::string coll_request(int32_t mode, double timeout_ms, std::string_view name) {
+wire::RequestBytes coll_request(int32_t mode, double timeout_ms, std::string_view name) {
     if (name.empty()) throw Exception(Status::InvalidArgs, "Invalid argument: empty collection name");
     auto req = DatabaseImpl::begin(mode, timeout_ms);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     w.bytes(name);
     return req;
 }
 
-void write_ids(wire::Writer& w, const IdList& ids) { w.u64s(ids); }
+void write_ids(wire::RequestWriter& w, const IdList& ids) { w.u64s(ids); }
 
 bool valid(uint64_t size) { return size <= YOKAN_LAST_VALID_SIZE; }
 
@@ -55,7 +55,7 @@ uint64_t Collection::store(std::string_view doc, int32_t mode, double timeout_ms
 
 IdList Collection::store_multi(const KeyList& docs, int32_t mode, double timeout_ms) const {
     auto req = coll_request(mode, timeout_ms, name_);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     w.list(docs);
     auto reply = db_.impl_->call(rpc::doc_store, req, timeout_ms);
     return reply.reader.u64s_n(docs.size());
@@ -70,7 +70,7 @@ void Collection::update_multi(const IdList& ids, const KeyList& docs, int32_t mo
         throw Exception(Status::InvalidArgs, "Invalid argument: " + std::to_string(ids.size()) + " ids but " +
                                                  std::to_string(docs.size()) + " documents");
     auto req = coll_request(mode, timeout_ms, name_);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     write_ids(w, ids);
     w.list(docs);
     db_.impl_->call(rpc::doc_update, req, timeout_ms);
@@ -90,7 +90,7 @@ void Collection::load_multi(const IdList& ids, const std::vector<Buffer>& docs, 
         throw Exception(Status::InvalidArgs, "Invalid argument: " + std::to_string(ids.size()) + " ids but " +
                                                  std::to_string(docs.size()) + " buffers");
     auto req = coll_request(mode, timeout_ms, name_);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     write_ids(w, ids);
     detail::write_per_item(w, docs);
     auto reply = db_.impl_->call(rpc::doc_load, req, timeout_ms);
@@ -102,7 +102,7 @@ void Collection::load_multi(const IdList& ids, const std::vector<Buffer>& docs, 
 void Collection::load_packed(const IdList& ids, Buffer docs, std::vector<uint64_t>& sizes, int32_t mode,
                              double timeout_ms) const {
     auto req = coll_request(mode, timeout_ms, name_);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     write_ids(w, ids);
     w.pod<uint8_t>(static_cast<uint8_t>(wire::Space::Packed));
     w.pod<uint64_t>(docs.size);
@@ -123,7 +123,7 @@ void Collection::fetch_multi(const IdList& ids, const FetchCallback& cb, int32_t
         size_t n = std::min(step, ids.size() - start);
         IdList part(ids.begin() + start, ids.begin() + start + n);
         auto req = coll_request(mode, timeout_ms, name_);
-        wire::Writer w(req);
+        wire::RequestWriter w(req);
         write_ids(w, part);
         w.pod<uint8_t>(static_cast<uint8_t>(wire::Space::Unlimited));
         auto reply = db_.impl_->call(rpc::doc_fetch, req, timeout_ms);
@@ -141,7 +141,7 @@ void Collection::fetch_multi(const IdList& ids, const FetchCallback& cb, int32_t
 
 std::vector<uint64_t> Collection::length_multi(const IdList& ids, int32_t mode, double timeout_ms) const {
     auto req = coll_request(mode, timeout_ms, name_);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     write_ids(w, ids);
     auto reply = db_.impl_->call(rpc::doc_length, req, timeout_ms);
     return reply.reader.u64s_n(ids.size());
@@ -149,16 +149,16 @@ std::vector<uint64_t> Collection::length_multi(const IdList& ids, int32_t mode, 
 
 void Collection::erase_multi(const IdList& ids, int32_t mode, double timeout_ms) const {
     auto req = coll_request(mode, timeout_ms, name_);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     write_ids(w, ids);
     db_.impl_->call(rpc::doc_erase, req, timeout_ms);
 }
 
 namespace {
-std::string list_docs_request(int32_t mode, double timeout_ms, const std::string& name, uint64_t start_id,
+wire::RequestBytes list_docs_request(int32_t mode, double timeout_ms, const std::string& name, uint64_t start_id,
                               std::string_view filter, wire::Space space, size_t count) {
     auto req = coll_request(mode, timeout_ms, name);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     w.pod<uint64_t>(start_id);
     w.bytes(filter);
     w.pod<uint8_t>(static_cast<uint8_t>(space));
@@ -170,7 +170,7 @@ std::string list_docs_request(int32_t mode, double timeout_ms, const std::string
 void Collection::list_docs(uint64_t start_id, std::string_view filter, const std::vector<Buffer>& docs, IdList& ids,
                            std::vector<uint64_t>& sizes, int32_t mode, double timeout_ms) const {
     auto req = list_docs_request(mode, timeout_ms, name_, start_id, filter, wire::Space::PerItem, docs.size());
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     for (auto& b : docs) w.pod<uint64_t>(b.size);
     auto reply = db_.impl_->call(rpc::doc_list, req, timeout_ms);
     ids = reply.reader.u64s_n(docs.size());
@@ -183,7 +183,7 @@ void Collection::list_docs(uint64_t start_id, std::string_view filter, const std
 void Collection::list_docs_packed(uint64_t start_id, std::string_view filter, size_t count, Buffer docs, IdList& ids,
                                   std::vector<uint64_t>& sizes, int32_t mode, double timeout_ms) const {
     auto req = list_docs_request(mode, timeout_ms, name_, start_id, filter, wire::Space::Packed, count);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     w.pod<uint64_t>(docs.size);
     auto reply = db_.impl_->call(rpc::doc_list, req, timeout_ms);
     ids = reply.reader.u64s_n(count);

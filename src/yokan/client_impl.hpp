@@ -23,17 +23,19 @@ struct DatabaseImpl {
     };
 
     // Starts a request for rpc: the header, then whatever the caller appends.
-    static std::string begin(int32_t mode, double timeout_ms) {
+    static wire::RequestBytes begin(int32_t mode, double timeout_ms) {
         check_mode(mode);
-        std::string req;
-        req.reserve(128);
-        wire::Writer w(req);
+        wire::RequestBytes req;
+        wire::RequestWriter w(req);
         w.header({mode, timeout_ms});
         return req;
     }
 
     // Sends the request and returns the reply positioned after the status. Throws Exception.
-    Reply call(const char* rpc, const std::string& request, double timeout_ms) const;
+    Reply call(const char* rpc, std::string_view request, double timeout_ms) const;
+    Reply call(const char* rpc, const wire::RequestBytes& request, double timeout_ms) const {
+        return call(rpc, wire::view_of(request), timeout_ms);
+    }
 };
 
 // Copies n bytes from the reply into a caller buffer (zero-length safe).
@@ -42,7 +44,7 @@ inline void copy_out(char* dst, std::string_view src) {
 }
 
 // Encodes the caller's output space when every item has a buffer of this capacity.
-inline void write_per_item(wire::Writer& w, const Buffer& each) {
+inline void write_per_item(wire::RequestWriter& w, const Buffer& each) {
     char b[1 + sizeof(uint64_t)] = {static_cast<char>(wire::Space::PerItemSame)};
     uint64_t size = each.size;
     std::memcpy(b + 1, &size, sizeof(size));
@@ -50,7 +52,7 @@ inline void write_per_item(wire::Writer& w, const Buffer& each) {
 }
 
 // Encodes the caller's output space: the capacity of each buffer.
-inline void write_per_item(wire::Writer& w, const std::vector<Buffer>& bufs) {
+inline void write_per_item(wire::RequestWriter& w, const std::vector<Buffer>& bufs) {
     // Buffers of one size (the usual batch) travel as that one size, not one per item.
     bool same = std::all_of(bufs.begin(), bufs.end(), [&](const Buffer& b) { return b.size == bufs.front().size; });
     if (same && !bufs.empty()) return write_per_item(w, bufs.front());

@@ -32,10 +32,10 @@ void read_values(detail::wire::Reader& r, size_t n, std::vector<uint64_t>& sizes
 
 // A request made of the header and one list of keys (exists, length, erase, ...).
 template <typename Keys>
-std::string keys_request(const Keys& keys, int32_t mode, double timeout_ms) {
+detail::wire::RequestBytes keys_request(const Keys& keys, int32_t mode, double timeout_ms) {
     check_keys(keys);
     auto req = DatabaseImpl::begin(mode, timeout_ms);
-    detail::wire::Writer w(req);
+    detail::wire::RequestWriter w(req);
     w.list(keys);
     return req;
 }
@@ -46,7 +46,7 @@ void put_list(const DatabaseImpl& db, const Keys& keys, const Keys& values, int3
         throw Exception(Status::InvalidArgs, "Invalid argument: " + std::to_string(keys.size()) + " keys but " +
                                                  std::to_string(values.size()) + " values");
     auto req = keys_request(keys, mode, timeout_ms);
-    detail::wire::Writer w(req);
+    detail::wire::RequestWriter w(req);
     w.list(values);
     db.call(rpc::put, req, timeout_ms);
 }
@@ -69,7 +69,7 @@ void Database::put_multi(const KeyList& keys, const KeyList& values, int32_t mod
 
 size_t Database::get(std::string_view key, Buffer value, int32_t mode, double timeout_ms) const {
     auto req = keys_request(One{key}, mode, timeout_ms);
-    detail::wire::Writer w(req);
+    detail::wire::RequestWriter w(req);
     detail::write_per_item(w, value);
     auto reply = impl_->call(rpc::get, req, timeout_ms);
     uint64_t size = reply.reader.pod<uint64_t>();
@@ -86,7 +86,7 @@ void Database::get_multi(const KeyList& keys, const std::vector<Buffer>& values,
                                                  std::to_string(values.size()) + " buffers");
     check_keys(keys);
     auto req = DatabaseImpl::begin(mode, timeout_ms);
-    detail::wire::Writer w(req);
+    detail::wire::RequestWriter w(req);
     w.list(keys);
     detail::write_per_item(w, values);
     auto reply = impl_->call(rpc::get, req, timeout_ms);
@@ -98,7 +98,7 @@ void Database::get_packed(const KeyList& keys, Buffer values, std::vector<uint64
                           double timeout_ms) const {
     check_keys(keys);
     auto req = DatabaseImpl::begin(mode, timeout_ms);
-    detail::wire::Writer w(req);
+    detail::wire::RequestWriter w(req);
     w.list(keys);
     w.pod<uint8_t>(static_cast<uint8_t>(detail::wire::Space::Packed));
     w.pod<uint64_t>(values.size);
@@ -118,7 +118,7 @@ void Database::fetch_multi(const KeyList& keys, const FetchCallback& cb, int32_t
         size_t n = std::min(step, keys.size() - start);
         KeyList part(keys.begin() + start, keys.begin() + start + n);
         auto req = DatabaseImpl::begin(mode, timeout_ms);
-        detail::wire::Writer w(req);
+        detail::wire::RequestWriter w(req);
         w.list(part);
         w.pod<uint8_t>(static_cast<uint8_t>(detail::wire::Space::Unlimited));
         auto reply = impl_->call(rpc::fetch, req, timeout_ms);
@@ -170,7 +170,7 @@ void Database::erase_multi(const KeyList& keys, int32_t mode, double timeout_ms)
 
 void Database::erase_range(std::string_view prefix, int32_t mode, double timeout_ms) const {
     auto req = DatabaseImpl::begin(mode, timeout_ms);
-    detail::wire::Writer w(req);
+    detail::wire::RequestWriter w(req);
     w.bytes(prefix);
     impl_->call(rpc::erase_range, req, timeout_ms);
 }

@@ -10,10 +10,10 @@ namespace wire = detail::wire;
 
 namespace {
 
-std::string list_request(int32_t mode, double timeout_ms, std::string_view from_key, std::string_view filter,
+wire::RequestBytes list_request(int32_t mode, double timeout_ms, std::string_view from_key, std::string_view filter,
                          wire::Space space, size_t count) {
     auto req = DatabaseImpl::begin(mode, timeout_ms);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     w.bytes(from_key);
     w.bytes(filter);
     w.pod<uint8_t>(static_cast<uint8_t>(space));
@@ -28,7 +28,7 @@ bool valid(uint64_t size) { return size <= YOKAN_LAST_VALID_SIZE; }
 void Database::list_keys(std::string_view from_key, std::string_view filter, const std::vector<Buffer>& keys,
                          std::vector<uint64_t>& ksizes, int32_t mode, double timeout_ms) const {
     auto req = list_request(mode, timeout_ms, from_key, filter, wire::Space::PerItem, keys.size());
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     for (auto& b : keys) w.pod<uint64_t>(b.size);
     auto reply = impl_->call(rpc::list_keys, req, timeout_ms);
     ksizes = reply.reader.u64s_n(keys.size());
@@ -39,7 +39,7 @@ void Database::list_keys(std::string_view from_key, std::string_view filter, con
 void Database::list_keys_packed(std::string_view from_key, std::string_view filter, size_t count, Buffer keys,
                                 std::vector<uint64_t>& ksizes, int32_t mode, double timeout_ms) const {
     auto req = list_request(mode, timeout_ms, from_key, filter, wire::Space::Packed, count);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     w.pod<uint64_t>(keys.size);
     auto reply = impl_->call(rpc::list_keys, req, timeout_ms);
     ksizes = reply.reader.u64s_n(count);
@@ -59,7 +59,7 @@ void Database::list_keyvals(std::string_view from_key, std::string_view filter, 
                                                  " key buffers but " + std::to_string(values.size()) + " value buffers");
     size_t n = keys.size();
     auto req = list_request(mode, timeout_ms, from_key, filter, wire::Space::PerItem, n);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     for (auto& b : keys) w.pod<uint64_t>(b.size);
     for (auto& b : values) w.pod<uint64_t>(b.size);
     auto reply = impl_->call(rpc::list_keyvals, req, timeout_ms);
@@ -75,7 +75,7 @@ void Database::list_keyvals_packed(std::string_view from_key, std::string_view f
                                    Buffer values, std::vector<uint64_t>& ksizes, std::vector<uint64_t>& vsizes,
                                    int32_t mode, double timeout_ms) const {
     auto req = list_request(mode, timeout_ms, from_key, filter, wire::Space::Packed, count);
-    wire::Writer w(req);
+    wire::RequestWriter w(req);
     w.pod<uint64_t>(keys.size);
     w.pod<uint64_t>(values.size);
     auto reply = impl_->call(rpc::list_keyvals, req, timeout_ms);

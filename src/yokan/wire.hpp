@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace mochi::yokan::detail::wire {
@@ -36,22 +37,23 @@ enum class Space : uint8_t {
     PerItemSame = 3,  // one capacity that every item has (all the caller's buffers alike)
 };
 
-class Writer {
+template <class Out>
+class BasicWriter {
   public:
-    explicit Writer(std::string& out) : out_(out) {}
+    explicit BasicWriter(Out& out) : out_(out) {}
     template <typename T>
     void pod(const T& v) {
-        out_.append(reinterpret_cast<const char*>(&v), sizeof(T));
+        append(reinterpret_cast<const char*>(&v), sizeof(T));
     }
     void header(const RequestHeader& h) {
         char b[sizeof(h.mode) + sizeof(h.timeout_ms)];
         std::memcpy(b, &h.mode, sizeof(h.mode));
         std::memcpy(b + sizeof(h.mode), &h.timeout_ms, sizeof(h.timeout_ms));
-        out_.append(b, sizeof(b));
+        append(b, sizeof(b));
     }
     void bytes(std::string_view s) {
         pod<uint64_t>(s.size());
-        out_.append(s.data(), s.size());
+        append(s.data(), s.size());
     }
     template <typename List>
     void list(const List& items) {  // any container of string_view-like items
@@ -71,27 +73,38 @@ class Writer {
             p += sizeof(size);
             std::memcpy(p, &size, sizeof(size));
         }
-        for (const auto& it : items) out_.append(std::string_view(it).data(), std::string_view(it).size());
+        for (const auto& it : items) append(std::string_view(it).data(), std::string_view(it).size());
     }
     void u64s(const std::vector<uint64_t>& v) {
         pod<uint64_t>(v.size());
-        out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(uint64_t));
+        append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(uint64_t));
     }
     // Reserves room for n u64 to be filled later (sizes known only after the data).
     size_t reserve_u64s(size_t n) {
         size_t at = out_.size();
-        out_.append(n * sizeof(uint64_t), '\0');
+        out_.resize(at + n * sizeof(uint64_t));  // zero-filled
         return at;
     }
     void set_u64(size_t at, size_t index, uint64_t v) {
         std::memcpy(&out_[at + index * sizeof(uint64_t)], &v, sizeof(v));
     }
-    void raw(std::string_view s) { out_.append(s.data(), s.size()); }
-    std::string& str() { return out_; }
+    void raw(std::string_view s) { append(s.data(), s.size()); }
+    Out& str() { return out_; }
 
   private:
-    std::string& out_;
+    void append(const char* p, size_t n) {
+        if constexpr (std::is_same_v<Out, std::string>) out_.append(p, n);
+        else out_.insert(out_.end(), p, p + n);
+    }
+    Out& out_;
 };
+
+// Responses and stored records are strings; a request is encoded on the caller's stack when
+// it fits (a single put or get), which spares the client an allocation per call.
+using RequestBytes = boost::container::small_vector<char, 256>;
+using Writer = BasicWriter<std::string>;
+using RequestWriter = BasicWriter<RequestBytes>;
+inline std::string_view view_of(const RequestBytes& b) { return {b.data(), b.size()}; }
 
 class Reader {
   public:
