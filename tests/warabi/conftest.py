@@ -120,3 +120,20 @@ def local_engine():
     e = mochi.margo.Engine(SM, mochi.margo.server)
     yield e
     e.finalize()
+
+
+# Regions of several sizes (empty, tiny, a few KiB, 3 MiB: chunked with transfer_size=1 MiB)
+# that migration and restore tests write, move and then compare.
+COPY_SIZES = (0, 10, 5000, 3 << 20)
+
+
+def fill_regions(t, sizes=COPY_SIZES):
+    """{region: bytes} written (and persisted) through the TargetHandle t."""
+    return {t.create_and_write(d, persist=True): d for d in (os.urandom(n) for n in sizes)}
+
+
+def check_copied(t, contents, mapping):
+    """Every region of `contents` reads back the same through t under its new id in `mapping`."""
+    assert set(mapping) == set(contents)
+    for old, new in mapping.items():
+        assert t.read(new, 0, len(contents[old])) == contents[old]

@@ -2,25 +2,13 @@
 (file under new_root, merge_config over its config), then copies the regions; with
 remove_source the source ends target-less and its file is removed."""
 
-import os
-
 import pytest
 
-from conftest import TCP, target_config
+from conftest import TCP, check_copied, fill_regions, target_config
 
-SIZES = (0, 10, 5000, 3 << 20)  # 3 MiB with transfer_size=1 MiB: chunked create + writes
 SMALL_POOL = 16 << 20
 
 
-def fill(t):
-    """{region: bytes} written through the TargetHandle t."""
-    return {t.create_and_write(d, persist=True): d for d in (os.urandom(n) for n in SIZES)}
-
-
-def check_copies(t, contents, mapping):
-    assert set(mapping) == set(contents)
-    for old, new in mapping.items():
-        assert t.read(new, 0, len(contents[old])) == contents[old]
 
 
 def pmdk_config(directory, name="store", type_name="pmdk"):
@@ -41,16 +29,16 @@ def test_memory_into_targetless_in_process(local_engine):
     a = Provider(local_engine, 1, {"target": {"type": "memory"}})
     b = Provider(local_engine, 2, {})
     ta, tb = handles(local_engine, 1, 2)
-    contents = fill(ta)
+    contents = fill_regions(ta)
     copy = a.migrate(str(local_engine.addr()), 2, remove_source=False, transfer_size=1 << 20)
     assert b.get_config()["target"] == {"type": "memory", "config": {}}
-    check_copies(tb, contents, copy)
+    check_copied(tb, contents, copy)
     for r, d in contents.items():  # a copy: the source keeps everything
         assert ta.read(r, 0, len(d)) == d
     # b has a target now: a second migration copies into it, as migrations always did, and the
     # source keeps its (now empty) target.
     moved = a.migrate(str(local_engine.addr()), 2)
-    check_copies(tb, contents, moved)
+    check_copied(tb, contents, moved)
     assert "target" in a.get_config() and a.migrate(str(local_engine.addr()), 2) == {}
     del a, b
 
@@ -62,9 +50,9 @@ def test_memory_moves_between_processes_and_back(make_server, client_engine):
     dst = make_server({2: {}}, protocol=TCP)
     c = Client(client_engine)
     s, d = c.make_target_handle(src.address, 1), c.make_target_handle(dst.address, 2)
-    contents = fill(s)
+    contents = fill_regions(s)
     moved = s.migrate(dst.address, 2, transfer_size=1 << 20)  # remove_source defaults to True
-    check_copies(d, contents, moved)
+    check_copied(d, contents, moved)
     # The whole target moved: the source has none left.
     with pytest.raises(WarabiException, match="warabi provider 1 has no target"):
         s.create(1)
@@ -87,7 +75,7 @@ def test_abtio_copy_with_new_root_and_merge_config(local_engine, tmp_path):
         "path": str(src_file), "create_if_missing": True, "alignment": 64}}})
     b = Provider(local_engine, 2, {})
     ta, tb = handles(local_engine, 1, 2)
-    contents = fill(ta)
+    contents = fill_regions(ta)
     addr = str(local_engine.addr())
 
     # Without new_root the destination would be the source's own file (same host): refused.
@@ -98,7 +86,7 @@ def test_abtio_copy_with_new_root_and_merge_config(local_engine, tmp_path):
 
     copy = a.migrate(addr, 2, remove_source=False, transfer_size=1 << 20, new_root=str(tmp_path / "dst"),
                      merge_config={"sync": True})
-    check_copies(tb, contents, copy)
+    check_copied(tb, contents, copy)
     got = b.get_config()["target"]
     assert got["type"] == "abtio"
     assert got["config"]["path"] == str(dst_file)
@@ -123,19 +111,19 @@ def test_abtio_moves_across_processes(make_server, client_engine, tmp_path):
     dst = make_server({2: {}}, protocol=TCP)
     c = Client(client_engine)
     s = c.make_target_handle(src.address, 1)
-    contents = fill(s)
+    contents = fill_regions(s)
     # Another process on the same host: still the very same file without new_root.
     with pytest.raises(WarabiException, match="is the source target's own file"):
         s.migrate(dst.address, 2)
     moved = s.migrate(dst.address, 2, new_root=tmp_path / "dst", transfer_size=1 << 20)  # os.PathLike works
-    check_copies(c.make_target_handle(dst.address, 2), contents, moved)
+    check_copied(c.make_target_handle(dst.address, 2), contents, moved)
     with pytest.raises(WarabiException, match="warabi provider 1 has no target"):
         s.create(1)
     assert not src_file.exists() and dst_file.exists()
 
     dst.kill()
     dst2 = make_server({2: {"target": {"type": "abtio", "config": {"path": str(dst_file)}}}}, protocol=TCP)
-    check_copies(c.make_target_handle(dst2.address, 2), contents, moved)
+    check_copied(c.make_target_handle(dst2.address, 2), contents, moved)
 
 
 @pytest.mark.parametrize("type_name", ["pmdk", "pmem"])
@@ -147,9 +135,9 @@ def test_pmdk_moves_into_targetless(local_engine, tmp_path, type_name):
     a = Provider(local_engine, 1, pmdk_config(tmp_path / "src", type_name=type_name))
     b = Provider(local_engine, 2, {})
     ta, tb = handles(local_engine, 1, 2)
-    contents = fill(ta)
+    contents = fill_regions(ta)
     moved = a.migrate(str(local_engine.addr()), 2, new_root=str(tmp_path / "dst"), transfer_size=1 << 20)
-    check_copies(tb, contents, moved)
+    check_copied(tb, contents, moved)
     got = b.get_config()["target"]
     assert got["type"] == type_name
     assert got["config"]["path"] == str(dst_file)
@@ -167,9 +155,9 @@ def test_pmdk_copy_across_processes(make_server, client_engine, tmp_path):
     dst = make_server({2: {}}, protocol=TCP)
     c = Client(client_engine)
     s = c.make_target_handle(src.address, 1)
-    contents = fill(s)
+    contents = fill_regions(s)
     copy = s.migrate(dst.address, 2, remove_source=False, new_root=str(tmp_path / "dst"))
-    check_copies(c.make_target_handle(dst.address, 2), contents, copy)
+    check_copied(c.make_target_handle(dst.address, 2), contents, copy)
     for r, d in contents.items():
         assert s.read(r, 0, len(d)) == d
     assert (tmp_path / "dst" / "store.pmem").exists()
@@ -182,7 +170,7 @@ def test_install_into_a_provider_with_a_target_is_refused(local_engine, tmp_path
         "path": str(tmp_path / "a.abtio"), "create_if_missing": True}}})
     b = Provider(local_engine, 2, {"target": {"type": "memory"}})
     ta, tb = handles(local_engine, 1, 2)
-    contents = fill(ta)
+    contents = fill_regions(ta)
     kept = tb.create_and_write(b"b's own region")
     before = b.get_config()
     addr = str(local_engine.addr())
@@ -204,7 +192,7 @@ def test_bad_new_root_changes_nothing(local_engine, tmp_path):
         "path": str(tmp_path / "store.abtio"), "create_if_missing": True}}})
     b = Provider(local_engine, 2, {})
     ta, tb = handles(local_engine, 1, 2)
-    contents = fill(ta)
+    contents = fill_regions(ta)
     addr = str(local_engine.addr())
     missing = tmp_path / "no" / "such" / "dir"
     with pytest.raises(ServerException, match=f'directory "{missing}" does not exist on the destination'):
@@ -223,7 +211,7 @@ def test_bad_new_root_changes_nothing(local_engine, tmp_path):
     assert (taken / "store.abtio").read_bytes() == b"someone else's file"
     # ... only when asked to.
     moved = a.migrate(addr, 2, new_root=str(taken), merge_config='{"override_if_exists": true}')
-    check_copies(tb, contents, moved)
+    check_copied(tb, contents, moved)
     assert b.get_config()["target"]["config"]["override_if_exists"] is True
     del a, b
 

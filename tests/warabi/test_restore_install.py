@@ -7,9 +7,8 @@ import os
 
 import pytest
 
-from conftest import TCP
+from conftest import TCP, check_copied, fill_regions
 
-SIZES = (0, 10, 5000, 3 << 20)
 SMALL_POOL = 16 << 20
 
 
@@ -19,15 +18,6 @@ def handle(engine, provider_id):
     return Client(engine).make_target_handle(str(engine.addr()), provider_id)
 
 
-def fill(t):
-    """{region: bytes} written through the TargetHandle t."""
-    return {t.create_and_write(d, persist=True): d for d in (os.urandom(n) for n in SIZES)}
-
-
-def check_restored(t, contents, mapping):
-    assert set(mapping) == set(contents)
-    for old, new in mapping.items():
-        assert t.read(new, 0, len(contents[old])) == contents[old]
 
 
 def file_config(kind, path, pool_size=SMALL_POOL):
@@ -49,13 +39,13 @@ def test_memory_into_targetless_keeps_ids(local_engine, tmp_path):
     from mochi.warabi.server import Provider
 
     a = Provider(local_engine, 1, {"target": {"type": "memory"}})
-    contents = fill(handle(local_engine, 1))
+    contents = fill_regions(handle(local_engine, 1))
     a.snapshot(tmp_path / "snap")  # os.PathLike works; remove_source defaults to False
     b = Provider(local_engine, 2, {})
     tb = handle(local_engine, 2)
     mapping = b.restore(tmp_path / "snap")
     assert b.get_config()["target"] == {"type": "memory", "config": {}}
-    check_restored(tb, contents, mapping)
+    check_copied(tb, contents, mapping)
     assert all(old == new for old, new in mapping.items())  # a fresh memory target keeps every id
     del a, b
 
@@ -68,7 +58,7 @@ def test_abtio_with_new_root_and_merge_config(local_engine, tmp_path):
     a = Provider(local_engine, 1, {"target": {"type": "abtio", "config": {
         "path": str(src_file), "create_if_missing": True, "alignment": 64}}})
     ta = handle(local_engine, 1)
-    contents = fill(ta)
+    contents = fill_regions(ta)
     a.snapshot(str(tmp_path / "snap"))
     b = Provider(local_engine, 2, {})
     tb = handle(local_engine, 2)
@@ -82,7 +72,7 @@ def test_abtio_with_new_root_and_merge_config(local_engine, tmp_path):
         assert_targetless(b, tb)
 
     mapping = b.restore(str(tmp_path / "snap"), new_root=str(tmp_path / "dst"), merge_config={"sync": True})
-    check_restored(tb, contents, mapping)
+    check_copied(tb, contents, mapping)
     got = b.get_config()["target"]
     assert got["type"] == "abtio"
     assert got["config"]["path"] == str(dst_file)
@@ -95,7 +85,7 @@ def test_abtio_with_new_root_and_merge_config(local_engine, tmp_path):
 
     # b has a target now: a restore adds to it as before, and install options are refused.
     again = b.restore(str(tmp_path / "snap"))
-    check_restored(tb, contents, again)
+    check_copied(tb, contents, again)
     with pytest.raises(ServerException, match=r'warabi provider 2 already has a "abtio" target: new_root and '
                                               r'merge_config only apply when a restore installs'):
         b.restore(str(tmp_path / "snap"), new_root=str(tmp_path / "dst"))
@@ -109,12 +99,12 @@ def test_pmdk_into_targetless(local_engine, tmp_path, type_name):
     (tmp_path / "src").mkdir(), (tmp_path / "dst").mkdir()
     dst_file = tmp_path / "dst" / "store.pmem"
     a = Provider(local_engine, 1, file_config(type_name, tmp_path / "src" / "store.pmem"))
-    contents = fill(handle(local_engine, 1))
+    contents = fill_regions(handle(local_engine, 1))
     a.snapshot(str(tmp_path / "snap"), remove_source=True)
     assert a.get_config()["target"]["type"] == type_name  # a snapshot keeps the target
     b = Provider(local_engine, 2, {})
     mapping = b.restore(str(tmp_path / "snap"), new_root=str(tmp_path / "dst"))
-    check_restored(handle(local_engine, 2), contents, mapping)
+    check_copied(handle(local_engine, 2), contents, mapping)
     got = b.get_config()["target"]
     assert got["type"] == type_name
     assert got["config"]["path"] == str(dst_file)
@@ -132,7 +122,7 @@ def test_restored_target_serves_from_another_process(local_engine, make_server, 
 
     (tmp_path / "src").mkdir(), (tmp_path / "dst").mkdir()
     a = Provider(local_engine, 1, file_config(kind, tmp_path / "src" / "store.dat"))
-    contents = fill(handle(local_engine, 1))
+    contents = fill_regions(handle(local_engine, 1))
     a.snapshot(str(tmp_path / "snap"))
     b = Provider(local_engine, 2, {})
     mapping = b.restore(str(tmp_path / "snap"), new_root=str(tmp_path / "dst"))
@@ -141,7 +131,7 @@ def test_restored_target_serves_from_another_process(local_engine, make_server, 
     del a, b  # closes both files
 
     server = make_server({2: {"target": installed}}, protocol=TCP)
-    check_restored(Client(client_engine).make_target_handle(server.address, 2), contents, mapping)
+    check_copied(Client(client_engine).make_target_handle(server.address, 2), contents, mapping)
 
 
 def flip_byte(path, at):
@@ -156,7 +146,7 @@ def test_failed_restores_leave_the_provider_targetless(local_engine, tmp_path):
     (tmp_path / "dst").mkdir()
     placed = tmp_path / "dst" / "store.abtio"
     a = Provider(local_engine, 1, file_config("abtio", tmp_path / "store.abtio"))
-    contents = fill(handle(local_engine, 1))
+    contents = fill_regions(handle(local_engine, 1))
     a.snapshot(str(tmp_path / "good"))
     good = tmp_path / "good" / "warabi.snapshot"
     b = Provider(local_engine, 2, {})
@@ -206,7 +196,7 @@ def test_failed_restores_leave_the_provider_targetless(local_engine, tmp_path):
     assert_targetless(b, tb)
     # ... only when asked to; the provider then serves the restored regions.
     mapping = b.restore(str(tmp_path / "good"), new_root=dst, merge_config='{"override_if_exists": true}')
-    check_restored(tb, contents, mapping)
+    check_copied(tb, contents, mapping)
     assert b.get_config()["target"]["config"]["override_if_exists"] is True
     del a, b
 
