@@ -271,11 +271,14 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
     if (!in_fiber) caller_arrives();
     auto spin_until = now + std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
     unsigned turn = 0;
+    bool slept = false;  // the last turn may have blocked: its `now` is old
     while (!call->done.ready()) {
         // While a caller thread spins on the transport, a clock read (20-40 ns on a VM, about
         // what an empty poll costs) every turn would slow noticing the response: read it every
-        // 8th turn, which makes deadlines and the spin window coarser by well under 1 us.
-        if (in_fiber || now >= spin_until || (++turn & 7) == 0) now = Clock::now();
+        // 8th turn, which makes deadlines and the spin window coarser by well under 1 us. A turn
+        // that may have blocked (a fiber's wait, another thread driving) reads it every time.
+        if (in_fiber || slept || now >= spin_until || (++turn & 7) == 0) now = Clock::now();
+        slept = false;
         if (now >= call->deadline) break;
         auto slice_end = std::min(call->deadline, now + std::chrono::milliseconds(200));
         if (in_fiber) {
@@ -286,8 +289,13 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
             // their call completes (the driver or the progress loop sets `done`). Waking them
             // every millisecond instead swamps the cores when hundreds of threads wait.
             int wait_ms = now < spin_until ? 0 : 1;
-            if (!running()) call->done.wait_until(std::min(slice_end, now + std::chrono::milliseconds(1)));
-            else if (!try_progress(wait_ms)) wait_for_driver(call->done, std::min(slice_end, now + std::chrono::milliseconds(20)));
+            if (!running()) {
+                call->done.wait_until(std::min(slice_end, now + std::chrono::milliseconds(1)));
+                slept = true;
+            } else if (!try_progress(wait_ms)) {
+                wait_for_driver(call->done, std::min(slice_end, now + std::chrono::milliseconds(20)));
+                slept = true;
+            }
         }
         if (!call->done.ready() && now >= next_liveness) {  // `now` of this turn: one clock read per turn
             next_liveness = Clock::now() + std::chrono::seconds(1);
