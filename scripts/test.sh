@@ -14,6 +14,9 @@ if [ -n "$BUILD_DIR" ]; then
 fi
 # One pytest process per component: each folder has its own conftest.py and test module
 # names (test_api.py, ...) that would clash in a single session.
+# tests/packaging builds kinako once more from scratch, as the spack recipe configures it, and
+# installs it into a temporary prefix (several minutes; KINAKO_TEST_BUILD_JOBS compile jobs,
+# default 2): its build tests carry their own timeout instead of --timeout below.
 for dir in tests/*/; do
   [ "$dir" = "tests/cpp/" ] && continue
   ls "$dir"test_*.py >/dev/null 2>&1 || continue
