@@ -137,3 +137,14 @@ def check_copied(t, contents, mapping):
     assert set(mapping) == set(contents)
     for old, new in mapping.items():
         assert t.read(new, 0, len(contents[old])) == contents[old]
+
+
+def check_abtio_installed(provider, dst_file):
+    """`provider` got an abtio target like a source with alignment 64 (carried over) at
+    dst_file, with merge_config {"sync": True} merged over the source's config."""
+    got = provider.get_config()["target"]
+    assert got["type"] == "abtio"
+    assert got["config"]["path"] == str(dst_file)
+    assert got["config"]["alignment"] == 64  # from the source
+    assert got["config"]["sync"] is True  # merged over it
+    assert got["config"]["override_if_exists"] is False

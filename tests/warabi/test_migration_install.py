@@ -4,7 +4,7 @@ remove_source the source ends target-less and its file is removed."""
 
 import pytest
 
-from conftest import TCP, check_copied, fill_regions, target_config
+from conftest import TCP, check_abtio_installed, check_copied, fill_regions, target_config
 
 SMALL_POOL = 16 << 20
 
@@ -87,12 +87,7 @@ def test_abtio_copy_with_new_root_and_merge_config(local_engine, tmp_path):
     copy = a.migrate(addr, 2, remove_source=False, transfer_size=1 << 20, new_root=str(tmp_path / "dst"),
                      merge_config={"sync": True})
     check_copied(tb, contents, copy)
-    got = b.get_config()["target"]
-    assert got["type"] == "abtio"
-    assert got["config"]["path"] == str(dst_file)
-    assert got["config"]["alignment"] == 64  # inherited from the source
-    assert got["config"]["sync"] is True  # merged over it
-    assert got["config"]["override_if_exists"] is False
+    check_abtio_installed(b, dst_file)
     assert dst_file.exists() and src_file.exists()
     for r, d in contents.items():
         assert ta.read(r, 0, len(d)) == d

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import TCP, check_copied, fill_regions
+from conftest import TCP, check_abtio_installed, check_copied, fill_regions
 
 SMALL_POOL = 16 << 20
 
@@ -73,12 +73,7 @@ def test_abtio_with_new_root_and_merge_config(local_engine, tmp_path):
 
     mapping = b.restore(str(tmp_path / "snap"), new_root=str(tmp_path / "dst"), merge_config={"sync": True})
     check_copied(tb, contents, mapping)
-    got = b.get_config()["target"]
-    assert got["type"] == "abtio"
-    assert got["config"]["path"] == str(dst_file)
-    assert got["config"]["alignment"] == 64  # recorded from the source
-    assert got["config"]["sync"] is True  # merged over it
-    assert got["config"]["override_if_exists"] is False
+    check_abtio_installed(b, dst_file)
     assert dst_file.exists() and src_file.exists()
     for r, d in contents.items():  # the source is untouched
         assert ta.read(r, 0, len(d)) == d
