@@ -59,8 +59,6 @@ OutMessage make_header(MsgType type, uint8_t flags, uint16_t provider_id, int32_
     return OutMessage(h, extra);
 }
 
-MsgHeader* header_of(OutMessage& msg) { return msg.header(); }
-
 }  // namespace
 
 // ---------------------------------------------------------------- registry
@@ -230,7 +228,7 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
     bool large = input.size() > eager_payload_max_;
     OutMessage msg = make_header(MsgType::Request, flags | (large ? kLarge : 0), provider_id, 0, rpc_id, call->seq,
                                   input.size(), me.size() + (large ? 0 : input.size()));
-    header_of(msg)->src_len = static_cast<uint16_t>(me.size());
+    msg.header()->src_len = static_cast<uint16_t>(me.size());
     msg.append(me);
     if (large) {
         // Expose the input; the server pulls it. It must outlive the call.
@@ -241,8 +239,8 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
             data = call->input_copy.bytes.data();
         }
         call->input_mr = ep_->register_memory(const_cast<char*>(data), input.size(), FI_REMOTE_READ);
-        header_of(msg)->large_addr = call->input_mr.remote_address(0);
-        header_of(msg)->large_key = call->input_mr.key();
+        msg.header()->large_addr = call->input_mr.remote_address(0);
+        msg.header()->large_key = call->input_mr.key();
     } else {
         msg.append(input.data(), input.size());
     }
@@ -373,7 +371,7 @@ void EngineImpl::finish_large_response(PendingCall& call) {
     call.lease.reset();
     // Tell the server it can release its copy.
     OutMessage msg = make_header(MsgType::LargeDone, 0, 0, 0, 0, call.seq, 0, 0);
-    header_of(msg)->token = call.large_token;
+    msg.header()->token = call.large_token;
     try {
         send_message(call.dest, msg, nullptr, *call.target_raw, Clock::time_point::max(), std::chrono::seconds(10));
     } catch (...) {
@@ -621,9 +619,9 @@ void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status s
         std::memcpy(lr.data.bytes.data(), output.data(), output.size());
         lr.mr = ep_->register_memory(lr.data.bytes.data(), output.size(), FI_REMOTE_READ);
         lr.expires = Clock::now() + std::chrono::seconds(120);
-        header_of(msg)->large_addr = lr.mr.remote_address(0);
-        header_of(msg)->large_key = lr.mr.key();
-        header_of(msg)->token = token;
+        msg.header()->large_addr = lr.mr.remote_address(0);
+        msg.header()->large_key = lr.mr.key();
+        msg.header()->token = token;
         std::lock_guard<std::mutex> lock(large_mutex_);
         large_responses_.emplace(token, std::move(lr));
     } else {
