@@ -6,6 +6,7 @@
 #include <cstring>
 
 namespace mochi::margo::detail {
+using kinako::margo::EndpointGate;
 
 namespace {
 template <typename T>
@@ -25,7 +26,15 @@ constexpr size_t kMaxChunk = size_t(1) << 30;
 Exception transfer_error(int fi_err) {
     if (fi_err == FI_EHOSTUNREACH)
         return Exception("margo_bulk_transfer", Status::HostUnreach, "the remote side of the transfer is gone");
+    if (fi_err == FI_ECANCELED)
+        return Exception("margo_bulk_transfer", Status::Canceled, "engine is finalized");
     return Exception("margo_bulk_transfer", Status::NaError, fi_strerror(fi_err));
+}
+
+Exception post_error(const char* what, int ret) {
+    if (ret == -FI_EHOSTUNREACH)
+        return Exception(what, Status::HostUnreach, "the peer's endpoint was closed (its engine was finalized)");
+    return Exception(what, Status::NaError, fi_strerror(-ret));
 }
 
 Bulk EngineImpl::expose(void* data, size_t size, BulkAccess access) {
@@ -41,7 +50,7 @@ Bulk EngineImpl::expose(void* data, size_t size, BulkAccess access) {
         uint64_t acc = FI_READ | FI_WRITE;
         if (access != BulkAccess::WriteOnly) acc |= FI_REMOTE_READ;
         if (access != BulkAccess::ReadOnly) acc |= FI_REMOTE_WRITE;
-        b->mr = ep_->register_memory(data, size, acc);
+        b->mr = register_memory("margo_bulk_create", data, size, acc);
         b->remote_addr = b->mr.remote_address(0);
         b->key = b->mr.key();
     }
@@ -93,6 +102,8 @@ std::shared_ptr<AsyncTransfer::State> EngineImpl::start_transfer(BulkOp op, cons
         st->done.set();
         return st;
     }
+    EndpointGate::Pass pass(gate_);  // for the posting only; the caller waits without it
+    if (!pass) throw Exception("margo_bulk_transfer", Status::Canceled, "engine is finalized");
     fi_addr_t peer = resolve_peer(origin.raw(), "margo_bulk_transfer");
     Clock::time_point next_probe{};  // set by retry_post when first needed
     size_t chunks = (size + kMaxChunk - 1) / kMaxChunk;

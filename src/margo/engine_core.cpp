@@ -510,6 +510,11 @@ void EngineImpl::finalize_now() {
     for (auto it = post.rbegin(); it != post.rend(); ++it) {
         try { (*it)(); } catch (...) {}
     }
+    // Other threads may still be inside a call that started before we began (a provider's
+    // background thread sending a probe): let them out before the endpoint goes, then cancel
+    // what they registered after the first sweep.
+    gate_.close();
+    cancel_all_pending();
     // Dropped before "finalized" is announced: a callback may own a reference into a language
     // runtime (a Python object) that must not be released after the waiter has moved on and
     // perhaps shut that runtime down.

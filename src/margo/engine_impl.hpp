@@ -6,6 +6,7 @@
 #include "../na/fabric.hpp"
 #include "address.hpp"
 #include "config.hpp"
+#include "endpoint_gate.hpp"
 #include "eventual.hpp"
 #include "handler_cache.hpp"
 #include "payload_buffers.hpp"
@@ -261,11 +262,18 @@ class EngineImpl : public std::enable_shared_from_this<EngineImpl> {
     // Pulls `size` bytes from a peer's registered memory into local registered memory.
     void rma(bool read, fi_addr_t peer, const std::string& peer_raw, void* local, void* desc, size_t size,
              uint64_t raddr, uint64_t rkey);
+    // Registers memory with the endpoint; throws `what` with Canceled once finalize closed it.
+    kinako::na::MemoryRegion register_memory(const char* what, void* data, size_t size, uint64_t access);
+    // Wakes a progress loop blocked on the transport, unless the endpoint is closing.
+    void wake_progress();
 
     Mode mode_;
     kinako::margo::Protocol proto_;
     kinako::margo::EngineConfig cfg_;
     std::unique_ptr<kinako::na::Endpoint> ep_;
+    // Threads other than the engine's own touch ep_ only through a pass; finalize closes the
+    // gate (waiting for those passes) before it destroys ep_.
+    kinako::margo::EndpointGate gate_;
     // Our raw address, kept after finalize closes ep_ (self() still answers then).
     std::string self_raw_;
     std::shared_ptr<const std::string> self_shared_;  // the same, as addresses hold it
@@ -346,6 +354,8 @@ struct AsyncTransfer::State {
 namespace mochi::margo::detail {
 // The exception a failed transfer raises, from its FI_E* code (HostUnreach for a peer gone).
 Exception transfer_error(int fi_err);
+// What a post that failed with `ret` (negative, not -FI_EAGAIN) throws as `what`.
+Exception post_error(const char* what, int ret);
 
 // An RMA operation (one chunk of a transfer); the last chunk to finish completes the state.
 struct RmaOp : kinako::na::Operation {

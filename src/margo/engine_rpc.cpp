@@ -16,6 +16,7 @@ uint64_t rpc_id_of(std::string_view name) { return XXH64(name.data(), name.size(
 
 namespace mochi::margo::detail {
 
+using kinako::margo::EndpointGate;
 using kinako::margo::kLarge;
 using kinako::margo::kMagic;
 using kinako::margo::kNoResponse;
@@ -157,7 +158,7 @@ void EngineImpl::send_message(fi_addr_t dest, OutMessage& msg, const std::shared
     if (msg.size() <= ep_->inject_size()) {
         int ret;
         while ((ret = ep_->inject(dest, msg.data(), msg.size())) == -FI_EAGAIN) busy();
-        if (ret) throw Exception("margo_forward", Status::NaError, fi_strerror(-ret));
+        if (ret) throw post_error("margo_forward", ret);
         return;
     }
     auto* op = new SendOp();
@@ -173,7 +174,7 @@ void EngineImpl::send_message(fi_addr_t dest, OutMessage& msg, const std::shared
     }
     if (ret) {
         delete op;
-        throw Exception("margo_forward", Status::NaError, fi_strerror(-ret));
+        throw post_error("margo_forward", ret);
     }
 }
 
@@ -222,6 +223,10 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
         return call;
     }
 
+    // Held while we touch the endpoint, up to the send: a finalize on another thread waits
+    // for it before closing the endpoint (the caller's wait below needs none).
+    EndpointGate::Pass pass(gate_);
+    if (!pass) throw Exception("margo_forward", Status::Canceled, "engine is finalized");
     call->dest = resolve_peer(target.raw(), "margo_forward");
     const std::string& me = self_raw_;
     uint8_t flags = call->no_response ? kNoResponse : 0;
@@ -238,7 +243,7 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
             std::memcpy(call->input_copy.bytes.data(), input.data(), input.size());
             data = call->input_copy.bytes.data();
         }
-        call->input_mr = ep_->register_memory(const_cast<char*>(data), input.size(), FI_REMOTE_READ);
+        call->input_mr = register_memory("margo_forward", const_cast<char*>(data), input.size(), FI_REMOTE_READ);
         msg.header()->large_addr = call->input_mr.remote_address(0);
         msg.header()->large_key = call->input_mr.key();
     } else {
@@ -355,14 +360,25 @@ void EngineImpl::complete_call(const std::shared_ptr<PendingCall>& call, Status 
     if (!removed) return;
     call->status = status;
     call->done.set();
-    if (external_waiters_.load() > 0 && ep_) ep_->wake();
+    if (external_waiters_.load() > 0) wake_progress();
+}
+
+void EngineImpl::wake_progress() {
+    EndpointGate::Pass pass(gate_);
+    if (pass) ep_->wake();
+}
+
+kinako::na::MemoryRegion EngineImpl::register_memory(const char* what, void* data, size_t size, uint64_t access) {
+    EndpointGate::Pass pass(gate_);
+    if (!pass) throw Exception(what, Status::Canceled, "engine is finalized");
+    return ep_->register_memory(data, size, access);
 }
 
 void EngineImpl::finish_large_response(PendingCall& call) {
     call.owned.fill(payload_buffers_, call.large_size);
     try {
         char* data = call.owned.bytes.data();
-        auto mr = ep_->register_memory(data, call.large_size, FI_READ);
+        auto mr = register_memory("margo_forward", data, call.large_size, FI_READ);
         rma(true, call.dest, *call.target_raw, data, mr.desc(), call.large_size, call.large_addr, call.large_key);
         call.output = call.owned.bytes;
     } catch (const Exception& e) {
@@ -372,6 +388,8 @@ void EngineImpl::finish_large_response(PendingCall& call) {
     // Tell the server it can release its copy.
     OutMessage msg = make_header(MsgType::LargeDone, 0, 0, 0, 0, call.seq, 0, 0);
     msg.header()->token = call.large_token;
+    EndpointGate::Pass pass(gate_);
+    if (!pass) return;  // finalized meanwhile: the server's copy expires on its own
     try {
         send_message(call.dest, msg, nullptr, *call.target_raw, Clock::time_point::max(), std::chrono::seconds(10));
     } catch (...) {
@@ -383,21 +401,25 @@ void EngineImpl::rma(bool read, fi_addr_t peer, const std::string& peer_raw, voi
     auto st = std::make_shared<AsyncTransfer::State>();
     st->remaining = 1;
     st->peer_raw = peer_raw;
-    auto* op = new RmaOp();
-    op->state = st;
-    int ret;
-    Clock::time_point next_probe{};  // set by retry_post when first needed
-    try {
-        while ((ret = read ? ep_->post_read(peer, local, size, desc, raddr, rkey, op)
-                           : ep_->post_write(peer, local, size, desc, raddr, rkey, op)) == -FI_EAGAIN)
-            retry_post("margo_bulk_transfer", peer_raw, Clock::time_point::max(), next_probe);
-    } catch (...) {
-        delete op;
-        throw;
-    }
-    if (ret) {
-        delete op;
-        throw Exception("margo_bulk_transfer", Status::NaError, fi_strerror(-ret));
+    {
+        EndpointGate::Pass pass(gate_);  // for the posting only, not for the wait below
+        if (!pass) throw Exception("margo_bulk_transfer", Status::Canceled, "engine is finalized");
+        auto* op = new RmaOp();
+        op->state = st;
+        int ret;
+        Clock::time_point next_probe{};  // set by retry_post when first needed
+        try {
+            while ((ret = read ? ep_->post_read(peer, local, size, desc, raddr, rkey, op)
+                               : ep_->post_write(peer, local, size, desc, raddr, rkey, op)) == -FI_EAGAIN)
+                retry_post("margo_bulk_transfer", peer_raw, Clock::time_point::max(), next_probe);
+        } catch (...) {
+            delete op;
+            throw;
+        }
+        if (ret) {
+            delete op;
+            throw post_error("margo_bulk_transfer", ret);
+        }
     }
     wait_transfer(*st);
     if (int err = st->error.load()) throw transfer_error(err);
@@ -411,13 +433,25 @@ void EngineImpl::wait_transfer(AsyncTransfer::State& st) {
     if (!in_fiber) caller_arrives();
     auto spin_until = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(cfg_.spindown_ms * 1000));
     while (!st.done.ready()) {
+        if (finalized()) {
+            // The endpoint is closed: nothing completes the operation any more. Only now may
+            // the caller release its buffers (the provider could still use them before).
+            int expected = 0;
+            st.error.compare_exchange_strong(expected, FI_ECANCELED);
+            st.done.set();
+            break;
+        }
         auto now = Clock::now();
-        if (in_fiber) {
+        if (!running()) {
+            // Finalize stopped the progress loop (and, if we are a handler, waits for us to
+            // end): drive the transfer ourselves; its peer's liveness bounds the wait below.
+            try_progress(0);
+            st.done.wait_until(now + std::chrono::milliseconds(1));
+        } else if (in_fiber) {
             st.done.wait_until(now + std::chrono::milliseconds(200));
         } else {
             int wait_ms = now < spin_until ? 0 : 1;
-            if (!running()) st.done.wait_until(now + std::chrono::milliseconds(1));
-            else if (!try_progress(wait_ms)) wait_for_driver(st.done, now + std::chrono::milliseconds(1));
+            if (!try_progress(wait_ms)) wait_for_driver(st.done, now + std::chrono::milliseconds(1));
         }
         if (!st.done.ready() && !st.peer_raw.empty() && now >= next_liveness) {
             next_liveness = Clock::now() + std::chrono::seconds(1);
@@ -552,7 +586,7 @@ void EngineImpl::run_handler(std::shared_ptr<IncomingRequest> req, std::shared_p
 void EngineImpl::fetch_large_input(IncomingRequest& req) {
     req.owned_input.fill(payload_buffers_, req.large_size);
     char* data = req.owned_input.bytes.data();
-    auto mr = ep_->register_memory(data, req.large_size, FI_READ);
+    auto mr = register_memory("margo_bulk_transfer", data, req.large_size, FI_READ);
     rma(true, req.src_fi, req.source.raw(), data, mr.desc(), req.large_size, req.large_addr, req.large_key);
     req.input = req.owned_input.bytes;
 }
@@ -605,10 +639,12 @@ void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status s
         call->output = call->owned.bytes;
         call->status = status;
         call->done.set();
-        if (external_waiters_.load() > 0 && ep_) ep_->wake();
+        if (external_waiters_.load() > 0) wake_progress();
         return;
     }
-    if (!ep_ || !running()) return;
+    if (!running()) return;
+    EndpointGate::Pass pass(gate_);
+    if (!pass) return;  // finalize is closing the endpoint: the caller learns it another way
     bool large = output.size() > eager_payload_max_;
     OutMessage msg = make_header(MsgType::Response, large ? kLarge : 0, req.provider_id, static_cast<int32_t>(status),
                                   req.rpc_id, req.seq, output.size(), large ? 0 : output.size());
@@ -617,7 +653,7 @@ void EngineImpl::respond(IncomingRequest& req, std::string_view output, Status s
         LargeResponse lr;
         lr.data.fill(payload_buffers_, output.size());
         std::memcpy(lr.data.bytes.data(), output.data(), output.size());
-        lr.mr = ep_->register_memory(lr.data.bytes.data(), output.size(), FI_REMOTE_READ);
+        lr.mr = ep_->register_memory(lr.data.bytes.data(), output.size(), FI_REMOTE_READ);  // under our pass
         lr.expires = Clock::now() + std::chrono::seconds(120);
         msg.header()->large_addr = lr.mr.remote_address(0);
         msg.header()->large_key = lr.mr.key();

@@ -1,10 +1,15 @@
 #include "scheduler.hpp"
 
+#include "mochi/margo/engine.hpp"
+
+#include <pthread.h>
+
 namespace kinako::margo {
 
 namespace {
 thread_local Xstream* t_current_xstream = nullptr;
 thread_local DeferredWakes* t_deferred_wakes = nullptr;
+std::atomic<uint64_t> g_stray_wakeups{0};
 }  // namespace
 
 DeferredWakes::DeferredWakes() : outer_(t_deferred_wakes) { t_deferred_wakes = this; }
@@ -111,6 +116,8 @@ Xstream::~Xstream() { stop(); }
 
 Xstream* Xstream::current() { return t_current_xstream; }
 
+uint64_t Xstream::stray_wakeups() { return g_stray_wakeups.load(std::memory_order_relaxed); }
+
 void Xstream::start() {
     for (auto& p : pools_) p->attach(this);
     thread_ = std::thread([this] { run(); });
@@ -166,6 +173,7 @@ bool Xstream::start_fiber(Task& task) {
     if (!idle_workers_.empty()) {
         Worker* w = idle_workers_.back();
         idle_workers_.pop_back();
+        w->parked = false;
         w->task = std::move(task);
         boost::fibers::context::active()->schedule(w->ctx);
         return true;
@@ -189,13 +197,50 @@ void Xstream::worker_loop(Task first) {
         if (--running_fibers_ == 0) done_cv_.notify_all();
         if (quitting_ || idle_workers_.size() >= kMaxIdleWorkers) break;
         idle_workers_.push_back(&self);
-        self.ctx->suspend();  // start_fiber() hands over the next task; run() wakes us empty to end
+        // start_fiber() hands over the next task; drain() wakes us empty to end.
+        self.parked = true;
+        self.ctx->suspend();
+        while (self.parked) {
+            g_stray_wakeups.fetch_add(1, std::memory_order_relaxed);
+            self.ctx->suspend();
+        }
     }
     live_workers_--;
 }
 
+void Xstream::drain(std::unique_lock<boost::fibers::mutex>& lock) {
+    constexpr auto kReportEvery = std::chrono::seconds(5);
+    auto report = [&](const char* what, int n) {
+        mochi::margo::log_global(mochi::margo::LogLevel::Warning,
+                                 "xstream \"" + name_ + "\" is stopping but still waits for " + std::to_string(n) + " " + what);
+    };
+    // Let the fibers still running on this xstream finish.
+    while (!done_cv_.wait_for(lock, kReportEvery, [&] { return running_fibers_.load() == 0; }))
+        report("running task(s) to finish", running_fibers_.load());
+    lock.unlock();
+    // Parked workers must end before the thread does (Boost.Fiber's scheduler waits for every
+    // fiber it owns): wake each without a task.
+    quitting_ = true;
+    for (Worker* w : idle_workers_) {
+        w->parked = false;
+        boost::fibers::context::active()->schedule(w->ctx);
+    }
+    idle_workers_.clear();
+    auto next_report = std::chrono::steady_clock::now() + kReportEvery;
+    while (live_workers_ > 0) {
+        boost::this_fiber::yield();
+        if (std::chrono::steady_clock::now() >= next_report) {
+            report("worker fiber(s) to end", live_workers_);
+            next_report += kReportEvery;
+        }
+    }
+}
+
 void Xstream::run() {
     t_current_xstream = this;
+    // Named for debuggers and top: "xs:" and the xstream's name, cut to the 15 characters
+    // Linux keeps.
+    pthread_setname_np(pthread_self(), ("xs:" + name_).substr(0, 15).c_str());
     algo_ = new XstreamAlgorithm(this);
     algo_ref_ = boost::fibers::algo::algorithm::ptr_t(algo_);
     boost::fibers::context::active()->get_scheduler()->set_algo(algo_ref_);
@@ -227,15 +272,7 @@ void Xstream::run() {
         if (!signaled_) cv_.wait(lock, [&] { return signaled_ || stop_; });
         signaled_ = false;
     }
-    // Let the fibers still running on this xstream finish.
-    done_cv_.wait(lock, [&] { return running_fibers_.load() == 0; });
-    lock.unlock();
-    // Parked workers must end before the thread does (Boost.Fiber's scheduler waits for every
-    // fiber it owns): wake each without a task.
-    quitting_ = true;
-    for (Worker* w : idle_workers_) boost::fibers::context::active()->schedule(w->ctx);
-    idle_workers_.clear();
-    while (live_workers_ > 0) boost::this_fiber::yield();
+    drain(lock);
     // Threads that notified us may still be returning from Boost.Fiber's notify path.
     while (notifiers_.load() > 0) std::this_thread::yield();
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

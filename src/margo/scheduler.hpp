@@ -105,6 +105,9 @@ class Xstream {
     void signal();
     void begin_notify() { notifiers_++; }
     void end_notify() { notifiers_--; }
+    // Resumes of parked workers that nobody asked for (see Worker::parked), over all xstreams
+    // of the process: expected to stay 0, checked by the stress tests.
+    static uint64_t stray_wakeups();
     // Called by the algorithm when a fiber of this xstream was readied from another thread.
     void remote_wakeup();
     // For the progress loop: is anything else runnable here? Clears the remote-wakeup flag.
@@ -129,10 +132,18 @@ class Xstream {
     struct Worker {
         boost::fibers::context* ctx;
         Task task;
+        // Set while the worker sits in idle_workers_; only start_fiber() and shutdown clear it.
+        // A resume that finds it still set is a stray wake-up: the worker parks again instead
+        // of leaving a dangling entry in idle_workers_.
+        bool parked = false;
     };
     static constexpr size_t kMaxIdleWorkers = 16;  // more than this finish instead of parking
     void worker_loop(Task first);
     void run();
+    // Shutdown: waits until no task is running, then ends the parked workers. Reports (through
+    // the global log) every few seconds while it waits, naming what is left: a stop that
+    // never ends then says why in the log instead of hanging silently.
+    void drain(std::unique_lock<boost::fibers::mutex>& lock);
     std::string name_;
     std::vector<std::shared_ptr<Pool>> pools_;
     size_t stack_size_;

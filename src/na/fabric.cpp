@@ -196,6 +196,8 @@ fi_addr_t Endpoint::resolve(const std::string& raw) {
         fi_addr_t addr = FI_ADDR_UNSPEC;
         int ret = fi_av_insert(av_, raw.data(), 1, &addr, 0, nullptr);
         if (ret != 1) throw_fi_error("fi_av_insert", ret < 0 ? ret : -FI_EINVAL);
+        // The table may hand out the slot of an address removed earlier: it is live again.
+        if (fence_.maybe_dead(addr)) fence_.exclusive([&] { fence_.mark_alive(addr); });
         av_cache_.emplace(raw, addr);
     }
     // It may have closed between the check and the insert: its destructor's forget() could
@@ -214,16 +216,24 @@ void Endpoint::forget(const std::string& raw) {
     std::lock_guard<std::mutex> lock(av_mutex_);
     auto it = av_cache_.find(raw);
     if (it == av_cache_.end()) return;
+    fi_addr_t addr = it->second;
     av_generation_.fetch_add(1, std::memory_order_acq_rel);
-    fi_av_remove(av_, &it->second, 1, 0);
+    fence_.exclusive([&] {
+        fi_av_remove(av_, &addr, 1, 0);
+        fence_.mark_dead(addr);
+    });
     av_cache_.erase(it);
 }
 
 int Endpoint::post_send(fi_addr_t dest, const void* buf, size_t len, void* desc, Operation* op) {
+    AvFence::Post post(fence_, dest);
+    if (post.dead()) return -FI_EHOSTUNREACH;
     return static_cast<int>(fi_send(ep_, buf, len, desc, dest, op));
 }
 
 int Endpoint::inject(fi_addr_t dest, const void* buf, size_t len) {
+    AvFence::Post post(fence_, dest);
+    if (post.dead()) return -FI_EHOSTUNREACH;
     return static_cast<int>(fi_inject(ep_, buf, len, dest));
 }
 
@@ -233,11 +243,15 @@ int Endpoint::post_recv(void* buf, size_t len, void* desc, Operation* op) {
 
 int Endpoint::post_read(fi_addr_t src, void* local, size_t len, void* desc, uint64_t raddr,
                         uint64_t rkey, Operation* op) {
+    AvFence::Post post(fence_, src);
+    if (post.dead()) return -FI_EHOSTUNREACH;
     return static_cast<int>(fi_read(ep_, local, len, desc, src, raddr, rkey, op));
 }
 
 int Endpoint::post_write(fi_addr_t dst, const void* local, size_t len, void* desc, uint64_t raddr,
                          uint64_t rkey, Operation* op) {
+    AvFence::Post post(fence_, dst);
+    if (post.dead()) return -FI_EHOSTUNREACH;
     return static_cast<int>(fi_write(ep_, local, len, desc, dst, raddr, rkey, op));
 }
 

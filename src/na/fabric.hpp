@@ -3,6 +3,8 @@
 // completions; nothing here knows about RPCs.
 #pragma once
 
+#include "av_fence.hpp"
+
 #include <rdma/fabric.h>
 #include <rdma/fi_domain.h>
 
@@ -111,6 +113,7 @@ class Endpoint {
     std::mutex av_mutex_;
     std::unordered_map<std::string, fi_addr_t> av_cache_;
     std::atomic<uint64_t> av_generation_{0};
+    AvFence fence_;  // posts against removals from av_ (lock order: av_mutex_, then the fence)
 };
 
 // Raises std::runtime_error with the libfabric message.

@@ -338,6 +338,43 @@ TEST_P(EngineTest, CallsToAFinalizedEngineOfThisProcessFail) {
     client.finalize();
 }
 
+// Threads keep calling while engines of this process are finalized under them: the one they
+// call (its endpoint leaves their address vectors mid-send) and the one they call from (its
+// endpoint closes once they are out). Calls fail with an exception; nothing crashes or hangs.
+TEST_P(EngineTest, CallsRacingAFinalizeOfEitherSideFailCleanly) {
+    for (int round = 0; round < 8; ++round) {
+        bool finalize_caller = round % 2 == 1;
+        Engine caller(proto(), Mode::Server);
+        Engine callee(proto(), Mode::Server);
+        callee.define("echo", [](const Request& r) { r.respond(r.input()); });
+        auto addr = caller.lookup(callee.self().to_string());
+        ASSERT_EQ(caller.forward(addr, "echo", "x").output(), "x");
+        std::atomic<bool> stop{false};
+        std::atomic<int> answered{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 2; ++t)
+            threads.emplace_back([&] {
+                std::string large(64 * 1024, 'l');  // moved by RMA: registration and a pull too
+                for (int i = 0; !stop.load(); ++i) {
+                    try {
+                        caller.forward(addr, "echo", i % 4 == 0 ? std::string_view(large) : "x", 0, 200);
+                        answered++;
+                    } catch (const Exception&) {
+                    }
+                }
+            });
+        while (answered.load() < 20) std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::microseconds(round * 150));
+        (finalize_caller ? caller : callee).finalize();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        stop = true;
+        for (auto& t : threads) t.join();
+        EXPECT_THROW(caller.forward(addr, "echo", "x", 0, 200), Exception) << "round " << round;
+        caller.finalize();
+        callee.finalize();
+    }
+}
+
 // Over tcp a finalized engine's ip:port may be taken by a later server: the client reaches the
 // new one (only shm names, which embed our pid, are refused once closed).
 TEST(EngineTcp, APortFreedByAFinalizedEngineServesItsNextOwner) {

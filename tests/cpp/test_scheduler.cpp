@@ -108,3 +108,37 @@ TEST(Scheduler, ParkedWorkersRunLaterTasksAndEndOnStop) {
     s.xs->stop();
     EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5));
 }
+
+// Fibers in timed waits whose deadline races a set() from another thread, then park as idle
+// workers: a stale wake-up from either side must never resume a parked worker (it would leave
+// a dangling entry among the idle workers), and every task finishes.
+TEST(Scheduler, TimedWaitsRacingRemoteSetsNeverResumeAParkedWorker) {
+    Stream s;
+    const uint64_t stray_before = Xstream::stray_wakeups();
+    constexpr int kRounds = 3000, kTasks = 4;
+    std::atomic<int> finished{0};
+    uint32_t seed = 12345;
+    auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+    for (int round = 0; round < kRounds; round++) {
+        std::vector<std::shared_ptr<Eventual>> evs;
+        for (int i = 0; i < kTasks; i++) {
+            auto ev = std::make_shared<Eventual>();
+            evs.push_back(ev);
+            auto wait = std::chrono::microseconds(next() % 60);
+            s.pool->push([ev, wait, &finished] {
+                ev->wait_until(Clock::now() + wait);
+                finished++;
+            });
+        }
+        // Set them about when the waits expire, from this (foreign) thread.
+        auto until = Clock::now() + std::chrono::microseconds(next() % 60);
+        while (Clock::now() < until) {
+        }
+        for (auto& ev : evs) ev->set();
+        ASSERT_TRUE(eventually([&] { return finished.load() == (round + 1) * kTasks; })) << "round " << round;
+    }
+    EXPECT_EQ(Xstream::stray_wakeups() - stray_before, 0u);
+    auto t0 = Clock::now();
+    s.xs->stop();
+    EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5));
+}
