@@ -283,6 +283,13 @@ void EngineImpl::wait_call(const std::shared_ptr<PendingCall>& call) {
         if (in_fiber || slept || now >= spin_until || (++turn & 7) == 0) now = Clock::now();
         slept = false;
         if (now >= call->deadline) break;
+        if (!running()) {
+            // Finalize cancels the calls pending when it starts; one registered just after
+            // that sweep would otherwise wait for a response nobody will receive (a handler
+            // doing so holds up finalize itself, which waits for its handlers to end).
+            complete_call(call, Status::Canceled);
+            if (call->done.ready()) break;
+        }
         auto slice_end = std::min(call->deadline, now + std::chrono::milliseconds(200));
         if (in_fiber) {
             call->done.wait_until(slice_end);
