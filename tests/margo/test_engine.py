@@ -165,6 +165,54 @@ def test_many_engines_in_one_process():
         e.finalize()
 
 
+@pytest.mark.parametrize("protocol", [SM, TCP])
+@pytest.mark.parametrize("side", ["callee", "caller"])
+def test_calls_racing_a_finalize_return_or_raise(protocol, side):
+    """Threads keep calling while one side is finalized (a client's threads while its server
+    goes, or an engine shut down under its own callers): every call returns or raises a
+    Mochi error, the threads end, and the process goes on."""
+    import threading
+
+    caller, callee = Engine(protocol), Engine(protocol)
+    callee.register("echo", lambda h, data: h.respond(data))
+    echo = caller.register("echo").on(caller.lookup(str(callee.addr())))
+    assert echo(b"x", timeout=5000) == b"x"
+    stop = threading.Event()
+    answered, errors, unexpected = [], [], []
+
+    def call_in_a_loop():
+        big = b"b" * 65536  # large enough to move by RMA
+        i = 0
+        while not stop.is_set():
+            try:
+                assert echo(big if i % 4 == 0 else b"x", timeout=200) in (big, b"x")
+                answered.append(i)
+            except (MargoException, TimeoutError) as e:
+                errors.append(e)
+            except Exception as e:  # noqa: BLE001 (anything else is the failure we look for)
+                unexpected.append(e)
+            i += 1
+
+    threads = [threading.Thread(target=call_in_a_loop) for _ in range(2)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(answered) < 20 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(answered) >= 20
+    (caller if side == "caller" else callee).finalize()
+    time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join(10)
+        assert not t.is_alive(), "a call outlived the finalize"
+    assert not unexpected, unexpected
+    with pytest.raises((MargoException, TimeoutError)):
+        echo(b"x", timeout=200)
+    caller.finalize()
+    callee.finalize()
+
+
 def test_finalize_twice_is_harmless():
     e = Engine(TCP)
     e.finalize()
