@@ -27,9 +27,11 @@ Exception transfer_error(int fi_err) {
     if (fi_err == FI_EHOSTUNREACH)
         return Exception("margo_bulk_transfer", Status::HostUnreach, "the remote side of the transfer is gone");
     if (fi_err == FI_ECANCELED)
-        return Exception("margo_bulk_transfer", Status::Canceled, "engine is finalized");
+        return finalized_error("margo_bulk_transfer");
     return Exception("margo_bulk_transfer", Status::NaError, fi_strerror(fi_err));
 }
+
+Exception finalized_error(const char* what) { return Exception(what, Status::Canceled, "engine is finalized"); }
 
 Exception post_error(const char* what, int ret) {
     if (ret == -FI_EHOSTUNREACH)
@@ -38,7 +40,7 @@ Exception post_error(const char* what, int ret) {
 }
 
 Bulk EngineImpl::expose(void* data, size_t size, BulkAccess access) {
-    if (!running()) throw Exception("margo_bulk_create", Status::Canceled, "engine is finalized");
+    if (!running()) throw finalized_error("margo_bulk_create");
     auto b = std::make_shared<BulkImpl>();
     b->base = data;
     b->size = size;
@@ -74,7 +76,7 @@ Bulk EngineImpl::deserialize_bulk(std::string_view data) {
 std::shared_ptr<AsyncTransfer::State> EngineImpl::start_transfer(BulkOp op, const Address& origin, const BulkImpl& remote,
                                                                  size_t roff, const BulkImpl& local, size_t loff,
                                                                  size_t size) {
-    if (!running()) throw Exception("margo_bulk_transfer", Status::Canceled, "engine is finalized");
+    if (!running()) throw finalized_error("margo_bulk_transfer");
     if (!local.local) throw Exception("margo_bulk_transfer", Status::InvalidArg, "the local bulk handle is not local memory");
     if (roff > remote.size || size > remote.size - roff)
         throw Exception("margo_bulk_transfer", Status::InvalidArg,
@@ -103,7 +105,7 @@ std::shared_ptr<AsyncTransfer::State> EngineImpl::start_transfer(BulkOp op, cons
         return st;
     }
     EndpointGate::Pass pass(gate_);  // for the posting only; the caller waits without it
-    if (!pass) throw Exception("margo_bulk_transfer", Status::Canceled, "engine is finalized");
+    if (!pass) throw finalized_error("margo_bulk_transfer");
     fi_addr_t peer = resolve_peer(origin.raw(), "margo_bulk_transfer");
     Clock::time_point next_probe{};  // set by retry_post when first needed
     size_t chunks = (size + kMaxChunk - 1) / kMaxChunk;

@@ -354,6 +354,8 @@ struct AsyncTransfer::State {
 namespace mochi::margo::detail {
 // The exception a failed transfer raises, from its FI_E* code (HostUnreach for a peer gone).
 Exception transfer_error(int fi_err);
+// What an operation `what` throws once the engine stopped running (Canceled).
+Exception finalized_error(const char* what);
 // What a post that failed with `ret` (negative, not -FI_EAGAIN) throws as `what`.
 Exception post_error(const char* what, int ret);
 

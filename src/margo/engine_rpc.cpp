@@ -142,7 +142,7 @@ void EngineImpl::retry_post(const char* what, const std::string& peer_raw, Clock
         if (!kinako::margo::peer_alive(proto_.provider, peer_raw))
             throw Exception(what, Status::HostUnreach, "peer " + address_string(peer_raw) + " is gone");
     }
-    if (!running()) throw Exception(what, Status::Canceled, "engine is finalized");
+    if (!running()) throw finalized_error(what);
     progress_or_yield();
 }
 
@@ -180,7 +180,7 @@ void EngineImpl::send_message(fi_addr_t dest, OutMessage& msg, const std::shared
 
 std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, uint64_t rpc_id, std::string_view input,
                                                        uint16_t provider_id, double timeout_ms, bool copy_input) {
-    if (!running()) throw Exception("margo_forward", Status::Canceled, "engine is finalized");
+    if (!running()) throw finalized_error("margo_forward");
     if (target.is_null()) throw Exception("margo_forward", Status::InvalidArg, "null address");
     auto call = std::make_shared<PendingCall>();
     call->engine = weak_from_this();
@@ -226,7 +226,7 @@ std::shared_ptr<PendingCall> EngineImpl::start_forward(const Address& target, ui
     // Held while we touch the endpoint, up to the send: a finalize on another thread waits
     // for it before closing the endpoint (the caller's wait below needs none).
     EndpointGate::Pass pass(gate_);
-    if (!pass) throw Exception("margo_forward", Status::Canceled, "engine is finalized");
+    if (!pass) throw finalized_error("margo_forward");
     call->dest = resolve_peer(target.raw(), "margo_forward");
     const std::string& me = self_raw_;
     uint8_t flags = call->no_response ? kNoResponse : 0;
@@ -377,7 +377,7 @@ void EngineImpl::wake_progress() {
 
 kinako::na::MemoryRegion EngineImpl::register_memory(const char* what, void* data, size_t size, uint64_t access) {
     EndpointGate::Pass pass(gate_);
-    if (!pass) throw Exception(what, Status::Canceled, "engine is finalized");
+    if (!pass) throw finalized_error(what);
     return ep_->register_memory(data, size, access);
 }
 
@@ -410,7 +410,7 @@ void EngineImpl::rma(bool read, fi_addr_t peer, const std::string& peer_raw, voi
     st->peer_raw = peer_raw;
     {
         EndpointGate::Pass pass(gate_);  // for the posting only, not for the wait below
-        if (!pass) throw Exception("margo_bulk_transfer", Status::Canceled, "engine is finalized");
+        if (!pass) throw finalized_error("margo_bulk_transfer");
         auto* op = new RmaOp();
         op->state = st;
         int ret;
